@@ -1,0 +1,24 @@
+"""Keep credentials out of text that may reach a log line or an exception message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_CREDENTIAL_PAIR = re.compile(r"(?i)\b(authtoken|apikey|api_key|password|email_id|ticket)=([^&\s\"'<>]+)")
+MASK = "***"
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Mask every known secret value and anything shaped like ``authtoken=...``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return _CREDENTIAL_PAIR.sub(lambda m: f"{m.group(1)}={MASK}", text)
+
+
+def snippet(body: bytes, secrets: Iterable[str | None] = (), limit: int = 120) -> str:
+    """A short, single-line, redacted start of a response body for error messages."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return redact(text, secrets)[:limit]

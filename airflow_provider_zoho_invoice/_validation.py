@@ -1,0 +1,71 @@
+"""Argument checks shared by the hook (at call time) and the operators (at DAG-parse time).
+
+A templated value cannot be checked until it is rendered, so operators check
+static values in ``__init__`` and rendered ones again in ``execute``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_zoho_invoice.protocol import MAX_PER_PAGE
+
+MAX_CONCURRENCY = 16
+OUTPUT_FORMATS = ("jsonl", "csv")
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _whole_number(value: Any, name: str, expected: str) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be {expected} (got {value!r})")
+    return value
+
+
+def check_per_page(value: Any, *, rendered: bool = False) -> Any:
+    if is_template(value) and not rendered:
+        return value
+    expected = f"a whole number from 1 to {MAX_PER_PAGE}"
+    number = _whole_number(value, "per_page", expected)
+    if not 1 <= number <= MAX_PER_PAGE:
+        raise ValueError(f"per_page must be {expected} (got {value!r})")
+    return number
+
+
+def check_max_items(value: Any, *, rendered: bool = False) -> Any:
+    if value is None or value == "" or (rendered and value == "None"):
+        return None
+    if is_template(value) and not rendered:
+        return value
+    expected = "None or a whole number of at least 0"
+    number = _whole_number(value, "max_items", expected)
+    if number < 0:
+        raise ValueError(f"max_items must be {expected} (got {value!r})")
+    return number
+
+
+def check_concurrency(value: Any) -> int:
+    expected = f"a whole number from 1 to {MAX_CONCURRENCY}"
+    number = _whole_number(value, "concurrency", expected)
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise ValueError(f"concurrency must be {expected} (got {value!r})")
+    return number
+
+
+def check_page(value: Any) -> int:
+    number = _whole_number(value, "page", "a whole number of at least 1")
+    if number < 1:
+        raise ValueError(f"page must be a whole number of at least 1 (got {value!r})")
+    return number
+
+
+def check_output_format(value: Any, *, rendered: bool = False) -> Any:
+    if is_template(value) and not rendered:
+        return value
+    if value not in OUTPUT_FORMATS:
+        raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)} (got {value!r})")
+    return value

@@ -1,0 +1,47 @@
+"""The one place that knows where Airflow keeps its base classes.
+
+Supporting another Airflow line means changing this file only. Names resolve on
+first use, so importing an operator module does not pull in trigger machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+# name -> candidate modules, newest Airflow first.
+_LOCATIONS: dict[str, tuple[str, ...]] = {
+    "Asset": ("airflow.sdk",),
+    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),
+    "BaseOperator": ("airflow.sdk",),
+    "BaseSensorOperator": ("airflow.sdk", "airflow.sensors.base"),
+    "Connection": ("airflow.sdk", "airflow.models.connection"),
+    "Context": ("airflow.sdk",),
+    "ObjectStoragePath": ("airflow.sdk", "airflow.io.path"),
+    "PokeReturnValue": ("airflow.sdk", "airflow.sensors.base"),
+    "conf": ("airflow.sdk", "airflow.configuration"),
+    "AirflowFailException": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "AirflowSensorTimeout": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "mask_secret": ("airflow.sdk.log", "airflow.sdk.execution_time.secrets_masker"),
+    "BaseTrigger": ("airflow.triggers.base",),
+    "TriggerEvent": ("airflow.triggers.base",),
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name: str) -> Any:
+    candidates = _LOCATIONS.get(name)
+    if candidates is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for module_name in candidates:
+        try:
+            value = getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            continue
+        globals()[name] = value
+        return value
+    raise ImportError(f"{name} is not available in this Airflow version (looked in {', '.join(candidates)})")

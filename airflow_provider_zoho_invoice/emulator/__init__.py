@@ -1,0 +1,26 @@
+"""A faithful local emulator of the legacy Zoho Invoice API, for tests, demos and offline DAG work."""
+
+from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue, EmulatedItem, generate_item
+from airflow_provider_zoho_invoice.emulator.faults import FAULT_KINDS, FaultPlan
+from airflow_provider_zoho_invoice.emulator.server import (
+    DEFAULT_APIKEY,
+    DEFAULT_AUTHTOKEN,
+    DEFAULT_EMAIL,
+    DEFAULT_PASSWORD,
+    Account,
+    ZohoInvoiceEmulator,
+)
+
+__all__ = [
+    "DEFAULT_APIKEY",
+    "DEFAULT_AUTHTOKEN",
+    "DEFAULT_EMAIL",
+    "DEFAULT_PASSWORD",
+    "FAULT_KINDS",
+    "Account",
+    "Catalogue",
+    "EmulatedItem",
+    "FaultPlan",
+    "ZohoInvoiceEmulator",
+    "generate_item",
+]

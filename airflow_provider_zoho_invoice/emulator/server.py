@@ -1,0 +1,386 @@
+"""A local server that speaks the legacy Zoho Invoice protocol over real HTTP.
+
+Built on Starlette (routing, form parsing) and Uvicorn (HTTP), both of which
+Airflow's own API server already brings along.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import socket
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue, EmulatedItem
+from airflow_provider_zoho_invoice.emulator.faults import FaultPlan
+from airflow_provider_zoho_invoice.protocol import (
+    AUTHTOKEN_PATH,
+    CODE_INVALID_APIKEY,
+    CODE_INVALID_SCOPE,
+    CODE_INVALID_TICKET,
+    CODE_INVALID_VALUE,
+    CODE_ITEM_NOT_FOUND,
+    CODE_UNKNOWN_METHOD,
+    DEFAULT_SCOPE,
+    MAX_PER_PAGE,
+)
+
+DEFAULT_AUTHTOKEN = "emulator-authtoken"
+DEFAULT_APIKEY = "emulator-apikey"
+DEFAULT_EMAIL = "demo@example.com"
+DEFAULT_PASSWORD = "emulator-password"  # noqa: S105 - the emulator's demo account
+
+XML_TYPE = "text/xml;charset=UTF-8"
+PROPERTIES_TYPE = "text/plain;charset=UTF-8"
+_PAGE_CACHE_SIZE = 256
+_ERROR_MESSAGES = {
+    CODE_INVALID_TICKET: "Invalid Ticket Passed",
+    CODE_INVALID_APIKEY: "Invalid API Key Passed",
+    CODE_INVALID_SCOPE: "Invalid Scope Passed",
+    CODE_ITEM_NOT_FOUND: "Item does not exist.",
+    CODE_UNKNOWN_METHOD: "Invalid URL Passed",
+}
+_HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>\n"
+)
+
+
+@dataclass
+class Account:
+    """A Zoho account for the authtoken API; ``app_password`` is the two-factor accounts' way in."""
+
+    password: str
+    two_factor: bool = False
+    app_password: str | None = None
+    max_tokens: int = 20
+    tokens: list[str] = field(default_factory=list)
+
+
+class _InjectedReset(Exception):
+    """Raised mid-response to make the server drop the connection."""
+
+
+class _DropInjectedResets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, _InjectedReset)
+
+
+class _ResetMidBody(Response):
+    """Promise the whole body, send half of it, then drop the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True}
+        )
+        raise _InjectedReset
+
+
+def error_xml(code: int, message: str, *, seed_style: bool = False) -> bytes:
+    """A ``status="0"`` answer; ``seed_style`` reproduces the published sample's unclosed tags."""
+    close_code, close_message = ("<Code>", "<Message>") if seed_style else ("</Code>", "</Message>")
+    return (
+        f'<Response status="0">\n<Code>{code}{close_code}\n<Message>{message}{close_message}\n</Response>'
+    ).encode()
+
+
+def items_page_xml(items: Iterable[EmulatedItem], *, page: int, per_page: int, total: int) -> bytes:
+    total_pages = -(-total // per_page)
+    return (
+        '<Response status="1">\n<Items uri="/api/items/">\n'
+        + "".join(item.to_xml() for item in items)
+        + "</Items>\n"
+        + f'<PageContext Page="{page}" Per_Page="{per_page}" Total="{total}" Total_Pages="{total_pages}"/>\n'
+        + "</Response>"
+    ).encode()
+
+
+def single_item_xml(item: EmulatedItem) -> bytes:
+    return f'<Response status="1">\n{item.to_xml()}</Response>'.encode()
+
+
+def properties_text(values: dict[str, str]) -> bytes:
+    stamp = datetime.now(timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+    lines = ["#", f"#{stamp}", *(f"{key}={value}" for key, value in values.items())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+class ZohoInvoiceEmulator:
+    """The legacy Zoho Invoice API and the Zoho Accounts authtoken API on one local port.
+
+    Use it as a context manager (tests, notebooks) or run it from the command line::
+
+        python -m airflow_provider_zoho_invoice.emulator --port 8080 --items 500
+    """
+
+    def __init__(
+        self,
+        *,
+        items: int = 0,
+        seed: int = 0,
+        catalogue: Catalogue | None = None,
+        authtokens: Iterable[str] = (DEFAULT_AUTHTOKEN,),
+        apikeys: Iterable[str] = (DEFAULT_APIKEY,),
+        pending_apikeys: dict[str, float] | None = None,
+        accounts: dict[str, Account] | None = None,
+        faults: FaultPlan | None = None,
+        seed_style_errors: bool = False,
+    ) -> None:
+        self.catalogue = catalogue if catalogue is not None else Catalogue(items, seed=seed)
+        self.authtokens = set(authtokens)
+        self.apikeys = set(apikeys)
+        now = time.monotonic()
+        self._pending_apikeys = {key: now + delay for key, delay in (pending_apikeys or {}).items()}
+        self.accounts = accounts if accounts is not None else {DEFAULT_EMAIL: Account(DEFAULT_PASSWORD)}
+        self.faults = faults or FaultPlan()
+        self.seed_style_errors = seed_style_errors
+        self.requests: Counter[str] = Counter()
+        self._page_cache: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._token_counter = 0
+        self._item_pages_served = 0
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+        self.app = Starlette(
+            routes=[
+                Route("/api/items/", self._list_items, methods=["GET", "POST"]),
+                Route("/api/items/{item_id}", self._get_item, methods=["GET", "POST"]),
+                Route(AUTHTOKEN_PATH, self._create_authtoken, methods=["GET", "POST"]),
+                Route("/{path:path}", self._unknown, methods=["GET", "POST", "PUT", "DELETE"]),
+            ]
+        )
+
+    # -- protocol -------------------------------------------------------------------------------
+
+    async def _params(self, request: Request) -> dict[str, str]:
+        params = {key: value for key, value in request.query_params.items()}
+        if request.method == "POST":
+            form = await request.form()
+            params.update({key: value for key, value in form.items() if isinstance(value, str)})
+        return params
+
+    def _error(self, code: int, message: str | None = None, status: int = 200) -> Response:
+        body = error_xml(
+            code, message or _ERROR_MESSAGES.get(code, "Error"), seed_style=self.seed_style_errors
+        )
+        return Response(body, status_code=status, media_type=XML_TYPE)
+
+    def _authenticate(self, params: dict[str, str]) -> Response | None:
+        if params.get("authtoken") not in self.authtokens:
+            return self._error(CODE_INVALID_TICKET)
+        apikey = params.get("apikey")
+        activates_at = self._pending_apikeys.get(apikey or "")
+        if activates_at is not None and time.monotonic() >= activates_at:
+            self.apikeys.add(apikey or "")
+            del self._pending_apikeys[apikey or ""]
+        if apikey not in self.apikeys:
+            return self._error(CODE_INVALID_APIKEY)
+        if params.get("scope") != DEFAULT_SCOPE:
+            return self._error(CODE_INVALID_SCOPE)
+        return None
+
+    async def _list_items(self, request: Request) -> Response:
+        return await self._serve(request, "items", self._list_items_response)
+
+    def _list_items_response(self, params: dict[str, str]) -> Response:
+        try:
+            page = int(params.get("page", "1"))
+            per_page = int(params.get("per_page", str(MAX_PER_PAGE)))
+        except ValueError:
+            return self._error(CODE_INVALID_VALUE, "Invalid value passed for page or per_page")
+        if page < 1:
+            return self._error(CODE_INVALID_VALUE, "Invalid value passed for page")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            return self._error(CODE_INVALID_VALUE, f"per_page must be between 1 and {MAX_PER_PAGE}")
+        body = self._page_body(page, per_page)
+        self._after_item_page()
+        return Response(body, media_type=XML_TYPE)
+
+    def _page_body(self, page: int, per_page: int) -> bytes:
+        key = (self.catalogue.version, page, per_page)
+        with self._lock:
+            cached = self._page_cache.get(key)
+            if cached is not None:
+                self._page_cache.move_to_end(key)
+                return cached
+        items, total, version = self.catalogue.page(page, per_page)
+        body = items_page_xml(items, page=page, per_page=per_page, total=total)
+        with self._lock:
+            self._page_cache[(version, page, per_page)] = body
+            while len(self._page_cache) > _PAGE_CACHE_SIZE:
+                self._page_cache.popitem(last=False)
+        return body
+
+    def _after_item_page(self) -> None:
+        plan = self.faults
+        with self._lock:
+            self._item_pages_served += 1
+            mutate = plan.mutate_every and self._item_pages_served % plan.mutate_every == 0
+        if mutate:
+            for _ in range(plan.mutate_add):
+                self.catalogue.add()
+            self.catalogue.remove_random(plan.mutate_remove, plan.rng())
+
+    async def _get_item(self, request: Request) -> Response:
+        item_id = request.path_params["item_id"]
+
+        def respond(params: dict[str, str]) -> Response:
+            item = self.catalogue.get(item_id)
+            if item is None:
+                return self._error(CODE_ITEM_NOT_FOUND)
+            return Response(single_item_xml(item), media_type=XML_TYPE)
+
+        return await self._serve(request, "item", respond)
+
+    async def _create_authtoken(self, request: Request) -> Response:
+        return await self._serve(request, "authtoken", self._authtoken_response, authenticate=False)
+
+    def _authtoken_response(self, params: dict[str, str]) -> Response:
+        def refuse(cause: str) -> Response:
+            return Response(properties_text({"CAUSE": cause, "RESULT": "FALSE"}), media_type=PROPERTIES_TYPE)
+
+        email, password, scope = params.get("EMAIL_ID"), params.get("PASSWORD"), params.get("SCOPE")
+        if not email or not password or scope not in (DEFAULT_SCOPE, f"ZohoInvoice/{DEFAULT_SCOPE}"):
+            return refuse("INVALID_CREDENTIALS")
+        account = self.accounts.get(email)
+        if account is None:
+            return refuse("NO_SUCH_USER")
+        if account.two_factor:
+            if password == account.password:
+                return refuse("WEB_LOGIN_REQUIRED")
+            if password != account.app_password:
+                return refuse("INVALID_PASSWORD")
+        elif password != account.password:
+            return refuse("INVALID_PASSWORD")
+        with self._lock:
+            if len(account.tokens) >= account.max_tokens:
+                return refuse("EXCEEDED_MAXIMUM_ALLOWED_AUTHTOKENS")
+            self._token_counter += 1
+            token = hashlib.md5(  # noqa: S324 - a token's shape, not a security measure
+                f"{email}:{self._token_counter}:{self.catalogue.seed}".encode()
+            ).hexdigest()
+            account.tokens.append(token)
+            self.authtokens.add(token)
+        return Response(properties_text({"AUTHTOKEN": token, "RESULT": "TRUE"}), media_type=PROPERTIES_TYPE)
+
+    async def _unknown(self, request: Request) -> Response:
+        self.requests["unknown"] += 1
+        return self._error(CODE_UNKNOWN_METHOD, status=404)
+
+    async def _serve(
+        self,
+        request: Request,
+        kind: str,
+        respond: Callable[[dict[str, str]], Response],
+        *,
+        authenticate: bool = True,
+    ) -> Response:
+        self.requests[kind] += 1
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        fault = self.faults.next_fault()
+        if fault is not None and fault not in ("reset", "truncate"):
+            return await self._fault_response(fault)
+        params = await self._params(request)
+        response = (authenticate and self._authenticate(params)) or respond(params)
+        if fault == "reset":
+            return _ResetMidBody(response.body, media_type=response.media_type)
+        if fault == "truncate":
+            return Response(response.body[: len(response.body) // 2], media_type=response.media_type)
+        return response
+
+    async def _fault_response(self, fault: str) -> Response:
+        if fault in ("500", "502", "503"):
+            return Response(b"", status_code=int(fault))
+        if fault == "429":
+            return Response(b"", status_code=429, headers={"Retry-After": f"{self.faults.retry_after:g}"})
+        if fault == "429-bare":
+            return Response(b"", status_code=429)
+        if fault == "html":
+            return Response(_HTML_PAGE, status_code=502, media_type="text/html")
+        if fault == "html-200":
+            return Response(_HTML_PAGE, status_code=200, media_type="text/html")
+        if fault == "slow":
+            await asyncio.sleep(self.faults.slow_seconds)
+            return Response(b"", status_code=504)
+        raise AssertionError(fault)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _uvicorn_server(self) -> Any:
+        import uvicorn
+
+        logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            timeout_keep_alive=30,
+        )
+        return uvicorn.Server(config)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> ZohoInvoiceEmulator:
+        """Serve in a background thread; ``port=0`` picks a free port (see :attr:`url`)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        bound_port = sock.getsockname()[1]
+        self._server = self._uvicorn_server()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="zoho-invoice-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Zoho Invoice emulator did not start")
+            time.sleep(0.01)
+        shown_host = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown_host}:{bound_port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> ZohoInvoiceEmulator:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def connection_uri_json(self, conn_type: str = "zoho_invoice", **extra: Any) -> str:
+        """The ``AIRFLOW_CONN_*`` JSON that points the provider at this emulator."""
+        import json
+
+        return json.dumps(
+            {
+                "conn_type": conn_type,
+                "host": self.url,
+                "password": next(iter(self.authtokens)),
+                "extra": {"apikey": next(iter(self.apikeys)), "accounts_url": self.url, **extra},
+            }
+        )

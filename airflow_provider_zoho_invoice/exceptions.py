@@ -1,0 +1,60 @@
+"""Errors raised by the Zoho Invoice provider.
+
+Messages name what went wrong and how to fix it; they never contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class ZohoInvoiceError(Exception):
+    """Base class of every error this provider raises."""
+
+
+class ZohoInvoiceConfigError(ZohoInvoiceError, ValueError):
+    """The connection or an argument is not usable as configured."""
+
+
+class ZohoInvoiceAPIError(ZohoInvoiceError):
+    """Zoho processed the request and answered ``status="0"``."""
+
+    def __init__(self, code: int | None, message: str, *, path: str | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.path = path
+        where = f" for {path}" if path else ""
+        super().__init__(f"Zoho Invoice error {code}{where}: {message}")
+
+
+class ZohoInvoiceAuthError(ZohoInvoiceAPIError):
+    """Zoho rejected the credentials; retrying cannot help."""
+
+    def __init__(
+        self,
+        code: int | None,
+        message: str,
+        *,
+        path: str | None = None,
+        cause: str | None = None,
+        remedy: str | None = None,
+    ) -> None:
+        super().__init__(code, message, path=path)
+        self.cause = cause
+        self.remedy = remedy
+        if remedy:
+            self.args = (f"{self.args[0]}. {remedy}",)
+
+
+class ZohoInvoiceResponseError(ZohoInvoiceError):
+    """The server's answer was not the XML the protocol promises (or a 5xx outlasted the retries)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, snippet: str = "") -> None:
+        self.status_code = status_code
+        self.snippet = snippet
+        text = message if status_code is None else f"{message} (HTTP {status_code})"
+        if snippet:
+            text = f"{text}; body starts: {snippet!r}"
+        super().__init__(text)
+
+
+class ZohoInvoiceConnectionError(ZohoInvoiceError):
+    """The server could not be reached, or stopped answering, even after retries."""

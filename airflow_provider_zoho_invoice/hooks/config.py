@@ -1,0 +1,242 @@
+"""Read and check a ``zoho_invoice`` connection once, with errors that name the field, never its value."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
+from airflow_provider_zoho_invoice.protocol import DEFAULT_ACCOUNTS_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE
+
+CONN_TYPE = "zoho_invoice"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_REQUESTS_PER_MINUTE = 100
+DEFAULT_BACKOFF = 1.0
+MAX_CONNECT_TIMEOUT = 10.0
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+@dataclass(frozen=True)
+class ZohoInvoiceConnectionConfig:
+    """Everything the hook needs from a connection, checked."""
+
+    base_url: str
+    accounts_url: str
+    authtoken: str | None
+    apikey: str | None
+    scope: str
+    connect_timeout: float
+    read_timeout: float
+    max_retries: int
+    requests_per_minute: int
+    backoff: float
+    verify: bool | str
+
+    def __repr__(self) -> str:  # the dataclass default would print the credentials
+        return f"ZohoInvoiceConnectionConfig(base_url={self.base_url!r}, scope={self.scope!r})"
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.authtoken, self.apikey)
+
+    def require_credentials(self, conn_id: str) -> tuple[str, str]:
+        if not self.authtoken:
+            raise ZohoInvoiceConfigError(
+                f"Connection '{conn_id}' has no authtoken: put it in the connection's Password "
+                "(shown as 'Auth Token' in the UI); ZohoInvoiceHook.generate_authtoken creates one."
+            )
+        if not self.apikey:
+            raise ZohoInvoiceConfigError(
+                f"Connection '{conn_id}' has no API key: set the 'apikey' extra "
+                '(for example extra={"apikey": "..."}) to the key Zoho sent you.'
+            )
+        return self.authtoken, self.apikey
+
+
+def is_loopback(hostname: str) -> bool:
+    if hostname.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(raw: Any, *, field: str, conn_id: str) -> str:
+    """A base URL with scheme, host and no query; plain HTTP only to this machine."""
+    where = f"Connection '{conn_id}' field '{field}'"
+    if not isinstance(raw, str) or not raw.strip():
+        raise ZohoInvoiceConfigError(f"{where} must be a URL such as https://invoice.zoho.com")
+    text = raw.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ZohoInvoiceConfigError(f"{where} has a port that is not a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https"):
+        raise ZohoInvoiceConfigError(f"{where} must start with https:// (got scheme {parts.scheme!r})")
+    if not parts.hostname:
+        raise ZohoInvoiceConfigError(f"{where} has no host name; use a URL such as https://invoice.zoho.com")
+    if parts.username or parts.password:
+        raise ZohoInvoiceConfigError(
+            f"{where} must not carry credentials; put the authtoken in the Password field instead"
+        )
+    if parts.query or parts.fragment:
+        raise ZohoInvoiceConfigError(f"{where} must not have a query string or fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ZohoInvoiceConfigError(
+            f"{where} uses plain http:// to a remote host, which would send credentials unencrypted; "
+            "use https:// (http:// is allowed only for localhost, 127.0.0.1 and ::1)"
+        )
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _number(
+    raw: Any,
+    *,
+    field: str,
+    conn_id: str,
+    default: float,
+    minimum: float,
+    integer: bool = False,
+    allow_zero: bool = True,
+) -> float:
+    if raw is None or raw == "":
+        return default
+    kind = "a whole number" if integer else "a number"
+    where = f"Connection '{conn_id}' extra '{field}'"
+    if isinstance(raw, bool):
+        raise ZohoInvoiceConfigError(f"{where} must be {kind}, not true/false")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ZohoInvoiceConfigError(f"{where} must be {kind} (got a {type(raw).__name__})") from None
+    if integer and not value.is_integer():
+        raise ZohoInvoiceConfigError(f"{where} must be {kind}")
+    if value < minimum or (not allow_zero and value == 0) or value != value or value == float("inf"):
+        bound = f"greater than {minimum:g}" if not allow_zero else f"at least {minimum:g}"
+        raise ZohoInvoiceConfigError(f"{where} must be {bound}")
+    return value
+
+
+def _verify(raw: Any, conn_id: str) -> bool | str:
+    if raw is None or raw == "" or raw is True:
+        return True
+    if raw is False:
+        return False
+    if isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        return raw  # a CA bundle path, as requests accepts
+    raise ZohoInvoiceConfigError(
+        f"Connection '{conn_id}' extra 'verify' must be true, false or a path to a CA bundle"
+    )
+
+
+def read_extras(raw_extra: Any, conn_id: str) -> dict[str, Any]:
+    """Extras as a dict, accepting both ``apikey`` and the older ``extra__zoho_invoice__apikey`` form."""
+    if raw_extra is None or raw_extra == "":
+        return {}
+    if isinstance(raw_extra, str):
+        try:
+            raw_extra = json.loads(raw_extra)
+        except ValueError:
+            raise ZohoInvoiceConfigError(
+                f"Connection '{conn_id}' extra is not valid JSON; write it as a JSON object, "
+                'for example {"apikey": "..."}'
+            ) from None
+    if not isinstance(raw_extra, dict):
+        raise ZohoInvoiceConfigError(
+            f"Connection '{conn_id}' extra must be a JSON object, not a {type(raw_extra).__name__}"
+        )
+    prefix = f"extra__{CONN_TYPE}__"
+    extras: dict[str, Any] = {}
+    for key, value in raw_extra.items():
+        if key.startswith(prefix):
+            extras.setdefault(key[len(prefix) :], value)
+        else:
+            extras[key] = value
+    return extras
+
+
+def config_from_connection(
+    *,
+    conn_id: str,
+    host: str | None,
+    password: str | None,
+    extra: Any,
+    overrides: dict[str, Any],
+) -> ZohoInvoiceConnectionConfig:
+    extras = read_extras(extra, conn_id)
+    merged = {**extras, **{key: value for key, value in overrides.items() if value is not None}}
+
+    apikey = merged.get("apikey")
+    if apikey is not None and not isinstance(apikey, str):
+        raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'apikey' must be a string")
+    scope = merged.get("scope") or DEFAULT_SCOPE
+    if not isinstance(scope, str):
+        raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'scope' must be a string")
+
+    read_timeout = _number(
+        merged.get("timeout"),
+        field="timeout",
+        conn_id=conn_id,
+        default=DEFAULT_TIMEOUT,
+        minimum=0,
+        allow_zero=False,
+    )
+    connect_timeout = _number(
+        merged.get("connect_timeout"),
+        field="connect_timeout",
+        conn_id=conn_id,
+        default=min(read_timeout, MAX_CONNECT_TIMEOUT),
+        minimum=0,
+        allow_zero=False,
+    )
+    return ZohoInvoiceConnectionConfig(
+        base_url=check_url(host or DEFAULT_BASE_URL, field="host", conn_id=conn_id),
+        accounts_url=check_url(
+            merged.get("accounts_url") or DEFAULT_ACCOUNTS_URL, field="accounts_url", conn_id=conn_id
+        ),
+        authtoken=password or None,
+        apikey=apikey or None,
+        scope=scope,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_retries=int(
+            _number(
+                merged.get("max_retries"),
+                field="max_retries",
+                conn_id=conn_id,
+                default=DEFAULT_MAX_RETRIES,
+                minimum=0,
+                integer=True,
+            )
+        ),
+        requests_per_minute=int(
+            _number(
+                merged.get("requests_per_minute"),
+                field="requests_per_minute",
+                conn_id=conn_id,
+                default=DEFAULT_REQUESTS_PER_MINUTE,
+                minimum=0,
+                integer=True,
+            )
+        ),
+        backoff=_number(
+            merged.get("backoff"), field="backoff", conn_id=conn_id, default=DEFAULT_BACKOFF, minimum=0
+        ),
+        verify=_verify(merged.get("verify"), conn_id),
+    )

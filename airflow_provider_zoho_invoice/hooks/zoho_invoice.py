@@ -1,0 +1,529 @@
+"""ZohoInvoiceHook: the one place that turns a connection into authenticated Zoho Invoice calls."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import requests
+import tenacity
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_zoho_invoice import __version__
+from airflow_provider_zoho_invoice._redact import redact, snippet
+from airflow_provider_zoho_invoice._validation import (
+    check_concurrency,
+    check_max_items,
+    check_page,
+    check_per_page,
+)
+from airflow_provider_zoho_invoice.compat import BaseHook
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAuthError,
+    ZohoInvoiceConnectionError,
+    ZohoInvoiceError,
+    ZohoInvoiceResponseError,
+)
+from airflow_provider_zoho_invoice.hooks.config import (
+    CONN_TYPE,
+    ZohoInvoiceConnectionConfig,
+    config_from_connection,
+)
+from airflow_provider_zoho_invoice.models import PageContext, ZohoInvoiceItem
+from airflow_provider_zoho_invoice.parsing import (
+    authtoken_error,
+    parse_document,
+    parse_items_page,
+    parse_properties,
+    parse_single_item,
+)
+from airflow_provider_zoho_invoice.protocol import AUTHTOKEN_PATH, ITEMS_PATH, MAX_PER_PAGE
+from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
+
+if TYPE_CHECKING:
+    from airflow_provider_zoho_invoice.compat import Connection
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Largest response body accepted; a full page of 200 items is about 70 KB."""
+
+MAX_RETRY_AFTER = 300.0
+_BACKOFF_CAP = 60.0
+_SSL_ERRORS = (requests.exceptions.SSLError,)
+_TRANSIENT_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class _RetryableStatus(Exception):
+    """A 429 or 5xx answer; retried, then reported as ZohoInvoiceResponseError."""
+
+    def __init__(self, status: int, retry_after: float | None, body_snippet: str) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+        self.body_snippet = body_snippet
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, _SSL_ERRORS):
+        return False  # a certificate problem does not heal by retrying
+    return isinstance(exc, (_RetryableStatus, *_TRANSIENT_ERRORS))
+
+
+class _SeenItems:
+    """Which item IDs a listing has emitted, in about 8 bytes per numeric ID.
+
+    Pages can shift while a catalogue changes: an item may show up on two pages
+    (emitted once) or slip onto a page already read (caught by a second pass).
+    """
+
+    def __init__(self) -> None:
+        self._numeric = array("Q")
+        self._other: set[str] = set()
+        self._recent: deque[set[str]] = deque(maxlen=3)
+        self._lookup: set[int] | None = None
+
+    def start_page(self) -> None:
+        self._recent.append(set())
+
+    def add_if_new(self, item_id: str) -> bool:
+        if self._lookup is not None:
+            if self._key(item_id) in self._lookup or item_id in self._other:
+                return False
+        elif any(item_id in page for page in self._recent):
+            return False
+        self._recent[-1].add(item_id)
+        if item_id.isdigit() and int(item_id) < 2**64:
+            self._numeric.append(int(item_id))
+            if self._lookup is not None:
+                self._lookup.add(int(item_id))
+        else:
+            self._other.add(item_id)
+        return True
+
+    @staticmethod
+    def _key(item_id: str) -> int | None:
+        return int(item_id) if item_id.isdigit() and int(item_id) < 2**64 else None
+
+    def full_lookup(self) -> None:
+        """Switch to exact membership over everything emitted (used only after the catalogue changed)."""
+        self._lookup = set(self._numeric)
+
+
+class ZohoInvoiceHook(BaseHook):  # type: ignore[misc]
+    """Talk to Zoho Invoice with the credentials of a ``zoho_invoice`` connection.
+
+    Nothing is looked up or sent until the first call, because hooks are built at
+    DAG-parse time. One ``requests.Session`` per hook keeps connections alive.
+
+    :param zoho_invoice_conn_id: the Airflow connection to use.
+    :param timeout: per-request read timeout in seconds (overrides the connection's ``timeout``).
+    :param max_retries: retries of transient failures (overrides ``max_retries``).
+    :param requests_per_minute: client-side rate limit, 0 for none (overrides ``requests_per_minute``).
+    :param backoff: first retry wait in seconds; later waits double (overrides ``backoff``).
+    :param connection: an already fetched connection (the triggerer fetches it asynchronously).
+    """
+
+    conn_name_attr = "zoho_invoice_conn_id"
+    default_conn_name = "zoho_invoice_default"
+    conn_type = CONN_TYPE
+    hook_name = "Zoho Invoice"
+
+    def __init__(
+        self,
+        zoho_invoice_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        requests_per_minute: int | None = None,
+        backoff: float | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        super().__init__()
+        self.zoho_invoice_conn_id = zoho_invoice_conn_id
+        self._overrides: dict[str, Any] = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "requests_per_minute": requests_per_minute,
+            "backoff": backoff,
+        }
+        self._connection = connection
+        self._pool_size = 0
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> ZohoInvoiceConnectionConfig:
+        """The connection, read once and checked; its secrets are registered with Airflow's masker."""
+        connection = self._connection or self.get_connection(self.zoho_invoice_conn_id)
+        config = config_from_connection(
+            conn_id=self.zoho_invoice_conn_id,
+            host=connection.host,
+            password=connection.password,
+            extra=connection.extra,
+            overrides=self._overrides,
+        )
+        _mask_secrets(config.authtoken, config.apikey)
+        return config
+
+    @cached_property
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = (
+            f"airflow-provider-zoho-invoice/{__version__} python-requests/{requests.__version__}"
+        )
+        session.headers["Accept"] = "application/xml, text/xml, text/plain"
+        self._mount_pool(session, 10)
+        return session
+
+    def get_conn(self) -> requests.Session:
+        return self.session
+
+    def _mount_pool(self, session: requests.Session, size: int) -> None:
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._pool_size = size
+
+    def _ensure_pool(self, workers: int) -> None:
+        session = self.session
+        if workers > self._pool_size:
+            self._mount_pool(session, workers)
+
+    @cached_property
+    def _rate_limiter(self) -> SlidingWindowRateLimiter | None:
+        limit = self.config.requests_per_minute
+        return SlidingWindowRateLimiter(limit) if limit > 0 else None
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _post(
+        self, url: str, form: dict[str, Any], *, path: str, secrets: tuple[str | None, ...]
+    ) -> tuple[int, bytes]:
+        """POST a form (credentials never go in a URL) with rate limiting, timeouts and retries."""
+        config = self.config
+        attempts = config.max_retries + 1
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_transient),
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=self._wait_strategy(config),
+            before_sleep=self._log_retry(path, attempts),
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, url, form, path, secrets)
+        except _RetryableStatus as exc:
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice answered {path} with HTTP {exc.status} on all {attempts} attempts",
+                status_code=exc.status,
+                snippet=exc.body_snippet,
+            ) from None
+        except requests.exceptions.Timeout:
+            raise ZohoInvoiceConnectionError(
+                f"Zoho Invoice did not answer {path} within {config.read_timeout:g} s on all {attempts} "
+                "attempts; raise the connection's 'timeout' extra if the server is slow"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            reason = redact(str(exc), secrets)[:200]
+            raise ZohoInvoiceConnectionError(
+                f"Could not complete {path} on {_origin(url)} after {attempts} attempt(s): "
+                f"{type(exc).__name__}: {reason}"
+            ) from None
+
+    def _wait_strategy(
+        self, config: ZohoInvoiceConnectionConfig
+    ) -> Callable[[tenacity.RetryCallState], float]:
+        backoff = tenacity.wait_exponential_jitter(
+            initial=config.backoff, max=_BACKOFF_CAP, jitter=config.backoff
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
+                return min(exc.retry_after, MAX_RETRY_AFTER)
+            return float(backoff(state))
+
+        return wait
+
+    def _log_retry(self, path: str, attempts: int) -> Callable[[tenacity.RetryCallState], None]:
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            reason = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
+            wait = state.next_action.sleep if state.next_action else 0.0
+            self.log.warning(
+                "Zoho Invoice %s: attempt %d of %d failed (%s); retrying in %.2f s",
+                path,
+                state.attempt_number,
+                attempts,
+                reason,
+                wait,
+            )
+
+        return log_retry
+
+    def _attempt(
+        self, url: str, form: dict[str, Any], path: str, secrets: tuple[str | None, ...]
+    ) -> tuple[int, bytes]:
+        config = self.config
+        if self._rate_limiter is not None:
+            waited = self._rate_limiter.acquire()
+            if waited > 1:
+                self.log.info("Zoho Invoice rate limit: waited %.1f s before %s", waited, path)
+        started = time.perf_counter()
+        with self.session.post(
+            url,
+            data=form,
+            timeout=(config.connect_timeout, config.read_timeout),
+            verify=config.verify,
+            stream=True,
+            allow_redirects=False,
+        ) as response:
+            body = _read_capped(response, path)
+            status = response.status_code
+            retry_after = response.headers.get("Retry-After")
+        self.log.debug(
+            "Zoho Invoice POST %s -> HTTP %d, %d bytes in %.0f ms",
+            path,
+            status,
+            len(body),
+            (time.perf_counter() - started) * 1000,
+        )
+        if status == 429 or status >= 500:
+            raise _RetryableStatus(status, _parse_retry_after(retry_after), snippet(body, secrets))
+        return status, body
+
+    def _api_post(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        config = self.config
+        authtoken, apikey = config.require_credentials(self.zoho_invoice_conn_id)
+        form = {"authtoken": authtoken, "apikey": apikey, "scope": config.scope, **(params or {})}
+        return self._post(f"{config.base_url}{path}", form, path=path, secrets=config.secrets)
+
+    # -- API ------------------------------------------------------------------------------------
+
+    def call(
+        self, path: str, params: dict[str, Any] | None = None, *, method: str = "POST"
+    ) -> dict[str, Any]:
+        """Call an endpoint the hook does not wrap yet; returns ``<Response>`` as nested dicts.
+
+        Only POST is offered: the protocol accepts it for every method, and it keeps the
+        authtoken and API key in the request body instead of a URL that proxies and libraries log.
+        """
+        if method.upper() != "POST":
+            raise ValueError(
+                f"method {method!r} is not supported: credentials travel only in POST bodies, "
+                "which Zoho Invoice accepts for every API method"
+            )
+        if not path.startswith("/api/") or ".." in path or "?" in path or "#" in path:
+            raise ValueError(f"path must be an API path such as '/api/items/' (got {path!r})")
+        status, body = self._api_post(path, params)
+        return parse_document(body, path=path, status_code=status, secrets=self.config.secrets)
+
+    def get_page(self, page: int, per_page: int = MAX_PER_PAGE) -> tuple[list[ZohoInvoiceItem], PageContext]:
+        """One page of the item listing (``page`` is 1-based)."""
+        page, per_page = check_page(page), check_per_page(per_page)
+        status, body = self._api_post(ITEMS_PATH, {"page": page, "per_page": per_page})
+        return parse_items_page(body, path=ITEMS_PATH, status_code=status, secrets=self.config.secrets)
+
+    def list_items(
+        self, *, per_page: int = MAX_PER_PAGE, max_items: int | None = None, concurrency: int = 1
+    ) -> Iterator[ZohoInvoiceItem]:
+        """Every active item, in catalogue order, following the server's paging.
+
+        With ``concurrency`` above 1, pages after the first are fetched by that many
+        workers at once (all still under the rate limit) and yielded in order. Items are
+        deduplicated by ItemID; if the catalogue changes during the listing, a warning is
+        logged and the pages are read once more to pick up items that moved.
+        """
+        return self._iter_items(
+            check_per_page(per_page, rendered=True),
+            check_max_items(max_items, rendered=True),
+            check_concurrency(concurrency),
+        )
+
+    def _iter_items(
+        self, per_page: int, max_items: int | None, concurrency: int
+    ) -> Iterator[ZohoInvoiceItem]:
+        if max_items == 0:
+            return
+        seen = _SeenItems()
+        emitted = 0
+        totals: set[int] = set()
+        for items, context in self._pages(per_page, max_items, concurrency):
+            totals.add(context.total)
+            seen.start_page()
+            for item in items:
+                if seen.add_if_new(item.item_id):
+                    yield item
+                    emitted += 1
+                    if max_items is not None and emitted >= max_items:
+                        return
+        if len(totals) > 1:
+            self.log.warning(
+                "The Zoho Invoice catalogue changed during the listing (totals seen: %s); "
+                "reading it once more for items that moved between pages",
+                ", ".join(str(total) for total in sorted(totals)),
+            )
+            seen.full_lookup()
+            for items, _ in self._pages(per_page, None, 1):
+                seen.start_page()
+                for item in items:
+                    if seen.add_if_new(item.item_id):
+                        yield item
+                        emitted += 1
+                        if max_items is not None and emitted >= max_items:
+                            return
+
+    def _pages(
+        self, per_page: int, max_items: int | None, concurrency: int
+    ) -> Iterator[tuple[list[ZohoInvoiceItem], PageContext]]:
+        """Pages in order; later pages are prefetched by ``concurrency`` workers."""
+        page_limit = math.inf if max_items is None else math.ceil(max_items / per_page)
+        first = self.get_page(1, per_page)
+        yield first
+        known_pages = first[1].total_pages
+        next_page = 2
+        if concurrency == 1:
+            while next_page <= min(known_pages, page_limit):
+                items, context = self.get_page(next_page, per_page)
+                yield items, context
+                known_pages = context.total_pages
+                next_page += 1
+            return
+        self._ensure_pool(concurrency)
+        in_flight: deque[Future[tuple[list[ZohoInvoiceItem], PageContext]]] = deque()
+        executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="zoho-invoice-page")
+        try:
+            while True:
+                while len(in_flight) < concurrency and next_page <= min(known_pages, page_limit):
+                    in_flight.append(executor.submit(self.get_page, next_page, per_page))
+                    next_page += 1
+                if not in_flight:
+                    return
+                items, context = in_flight.popleft().result()
+                yield items, context
+                known_pages = context.total_pages
+        finally:
+            for future in in_flight:
+                future.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def get_item(self, item_id: str) -> ZohoInvoiceItem:
+        """One item by ID; an unknown ID raises ZohoInvoiceAPIError with code 1002."""
+        item_id = str(item_id).strip()
+        if not item_id or not all(ch.isalnum() or ch in "-_" for ch in item_id):
+            raise ValueError(
+                f"item_id must be a non-empty Zoho item ID such as '4000000002011' (got {item_id!r})"
+            )
+        path = f"{ITEMS_PATH}{quote(item_id)}"
+        status, body = self._api_post(path)
+        return parse_single_item(body, path=path, status_code=status, secrets=self.config.secrets)
+
+    def validate_token(self) -> bool:
+        """True if Zoho accepts the authtoken and API key, False if it rejects them; other failures raise."""
+        try:
+            self.get_page(1, 1)
+        except ZohoInvoiceAuthError:
+            return False
+        return True
+
+    def generate_authtoken(self, email_id: str, password: str) -> str:
+        """Create a permanent authtoken (Zoho Accounts' API mode).
+
+        Do this once and store the token in the connection: Zoho caps the number of
+        authtokens an account may hold, so a DAG must never mint one per run.
+        """
+        if not email_id or not password:
+            raise ValueError("generate_authtoken needs both email_id and password")
+        config = self.config
+        url = f"{config.accounts_url}{AUTHTOKEN_PATH}"
+        form = {"SCOPE": config.scope, "EMAIL_ID": email_id, "PASSWORD": password}
+        secrets = (*config.secrets, password)
+        status, body = self._post(url, form, path=AUTHTOKEN_PATH, secrets=secrets)
+        values = parse_properties(body)
+        result = values.get("RESULT", "").upper()
+        if result == "TRUE" and values.get("AUTHTOKEN"):
+            token = values["AUTHTOKEN"]
+            _mask_secrets(token)
+            return token
+        if result == "FALSE":
+            raise authtoken_error(values.get("CAUSE") or "UNKNOWN")
+        raise ZohoInvoiceResponseError(
+            "Zoho Accounts answered the authtoken request without RESULT=TRUE or RESULT=FALSE",
+            status_code=status,
+            snippet=snippet(body, secrets),
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call, for the UI's Test button; never raises."""
+        try:
+            self.get_page(1, 1)
+            return True, "Zoho Invoice accepted the authtoken and API key."
+        except ZohoInvoiceError as exc:
+            return False, str(exc)
+        except Exception as exc:
+            secrets = self.__dict__["config"].secrets if "config" in self.__dict__ else ()
+            return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"
+
+    def close(self) -> None:
+        if "session" in self.__dict__:
+            self.session.close()
+
+
+def _read_capped(response: requests.Response, path: str) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice's answer to {path} is {int(declared)} bytes, over the "
+            f"{MAX_BODY_BYTES} byte limit; ask for fewer items per page",
+            status_code=response.status_code,
+        )
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=256 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice's answer to {path} exceeds the {MAX_BODY_BYTES} byte limit; "
+                "ask for fewer items per page",
+                status_code=response.status_code,
+            )
+    return bytes(body)
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _mask_secrets(*values: str | None) -> None:
+    """Register run-time secrets with Airflow's masker (it masks only inside a running task)."""
+    from airflow_provider_zoho_invoice.compat import mask_secret
+
+    for value in values:
+        if value:
+            mask_secret(value)
