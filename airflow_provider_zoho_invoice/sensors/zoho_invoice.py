@@ -1,0 +1,183 @@
+"""Sensors that wait for Zoho Invoice: valid credentials, or an item's existence.
+
+Each runs in ``poke``, ``reschedule`` or deferrable mode. A deferrable sensor
+pokes once and, if that is not enough, waits in a trigger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseSensorOperator
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
+    ZohoInvoiceConfigError,
+    ZohoInvoiceError,
+)
+from airflow_provider_zoho_invoice.protocol import CODE_ITEM_NOT_FOUND
+
+if TYPE_CHECKING:
+    from airflow_provider_zoho_invoice.compat import Context
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+    from airflow_provider_zoho_invoice.models import ZohoInvoiceItem
+    from airflow_provider_zoho_invoice.triggers.zoho_invoice import _ZohoInvoicePollTrigger
+
+
+def _default_deferrable() -> bool:
+    from airflow_provider_zoho_invoice.compat import conf
+
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+
+
+def find_item(hook: ZohoInvoiceHook, *, item_id: str | None, name: str | None) -> ZohoInvoiceItem | None:
+    """The item with this ID, or the first with exactly this name; None if there is none (yet)."""
+    if item_id:
+        try:
+            return hook.get_item(item_id)
+        except ZohoInvoiceAPIError as exc:
+            if exc.code == CODE_ITEM_NOT_FOUND:
+                return None
+            raise
+    for item in hook.list_items():
+        if item.name == name:
+            return item
+    return None
+
+
+class _ZohoInvoiceSensor(BaseSensorOperator):  # type: ignore[misc]
+    template_fields: Sequence[str] = ("zoho_invoice_conn_id",)
+    ui_color = "#f3e8d2"
+
+    def __init__(
+        self,
+        *,
+        zoho_invoice_conn_id: str = "zoho_invoice_default",
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.zoho_invoice_conn_id = zoho_invoice_conn_id
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+
+    @cached_property
+    def hook(self) -> ZohoInvoiceHook:
+        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+        return ZohoInvoiceHook(zoho_invoice_conn_id=self.zoho_invoice_conn_id)
+
+    def _check(self) -> Any:
+        """Blocking check: a truthy result means done. Raise on what waiting cannot fix."""
+        raise NotImplementedError
+
+    def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
+        raise NotImplementedError
+
+    def poke(self, context: Context) -> Any:
+        try:
+            result = self._check()
+        except (ZohoInvoiceAPIError, ZohoInvoiceConfigError) as exc:
+            raise AirflowFailException(f"{type(self).__name__} cannot succeed by waiting: {exc}") from exc
+        except ZohoInvoiceError as exc:
+            self.log.warning("Zoho Invoice did not answer usefully, will poke again: %s", exc)
+            return False
+        return result
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if result:
+            return self._xcom_value(result)
+        self.defer(
+            trigger=self._trigger(end_time=time.time() + float(self.timeout)),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        from airflow_provider_zoho_invoice.compat import AirflowSensorTimeout
+
+        event = event or {}
+        status = event.get("status")
+        if status == "success":
+            self.log.info("%s: condition met", self.task_id)
+            return self._xcom_value(event.get("result"))
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"{type(self).__name__} timed out after {self.timeout} s")
+        raise AirflowFailException(f"{type(self).__name__} failed: {event.get('message', 'no details')}")
+
+    def _xcom_value(self, result: Any) -> Any:
+        return None
+
+
+class ZohoInvoiceTokenSensor(_ZohoInvoiceSensor):
+    """Wait until Zoho Invoice accepts the connection's authtoken and API key.
+
+    A newly requested API key starts working some time after Zoho issues it;
+    put this sensor in front of the first task that needs it.
+    """
+
+    def _check(self) -> bool:
+        valid = self.hook.validate_token()
+        if not valid:
+            self.log.info("Zoho Invoice does not accept the credentials yet")
+        return valid
+
+    def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
+        from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceTokenTrigger
+
+        return ZohoInvoiceTokenTrigger(
+            zoho_invoice_conn_id=self.zoho_invoice_conn_id,
+            poke_interval=float(self.poke_interval),
+            end_time=end_time,
+        )
+
+
+class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
+    """Wait until an item exists, given its ``item_id`` or its exact ``name`` (both templated).
+
+    Succeeds with the item's dict (``ZohoInvoiceItem.to_dict()``) as its XCom value.
+    """
+
+    template_fields: Sequence[str] = ("zoho_invoice_conn_id", "item_id", "name")
+
+    def __init__(self, *, item_id: str | None = None, name: str | None = None, **kwargs: Any) -> None:
+        if bool(item_id) == bool(name):
+            raise ValueError("ZohoInvoiceItemSensor needs exactly one of item_id or name")
+        super().__init__(**kwargs)
+        self.item_id = item_id
+        self.name = name
+
+    def poke(self, context: Context) -> Any:
+        from airflow_provider_zoho_invoice.compat import PokeReturnValue
+
+        result = super().poke(context)
+        if not result or self.deferrable:
+            return result
+        return PokeReturnValue(is_done=True, xcom_value=result)
+
+    def _check(self) -> dict[str, Any] | None:
+        item = find_item(self.hook, item_id=self.item_id, name=self.name)
+        if item is None:
+            self.log.info("No Zoho Invoice item %s yet", self.item_id or repr(self.name))
+            return None
+        return item.to_dict()
+
+    def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
+        from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceItemTrigger
+
+        return ZohoInvoiceItemTrigger(
+            zoho_invoice_conn_id=self.zoho_invoice_conn_id,
+            poke_interval=float(self.poke_interval),
+            end_time=end_time,
+            item_id=self.item_id,
+            name=self.name,
+        )
+
+    def _xcom_value(self, result: Any) -> Any:
+        return result

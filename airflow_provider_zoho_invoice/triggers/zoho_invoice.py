@@ -1,0 +1,118 @@
+"""Triggers that wait for Zoho Invoice in the triggerer instead of holding a worker slot.
+
+Their kwargs are plain JSON and hold no secret: each trigger fetches its
+connection itself. Every blocking call runs in a worker thread, never on the
+triggerer's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_zoho_invoice.compat import BaseTrigger, TriggerEvent
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
+    ZohoInvoiceConfigError,
+    ZohoInvoiceError,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+_MODULE = __name__
+
+
+class _ZohoInvoicePollTrigger(BaseTrigger):  # type: ignore[misc]
+    """Poll until :meth:`check` finds what it waits for, an unfixable error, or the deadline."""
+
+    def __init__(self, *, zoho_invoice_conn_id: str, poke_interval: float, end_time: float) -> None:
+        super().__init__()
+        self.zoho_invoice_conn_id = zoho_invoice_conn_id
+        self.poke_interval = float(poke_interval)
+        self.end_time = float(end_time)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "zoho_invoice_conn_id": self.zoho_invoice_conn_id,
+            "poke_interval": self.poke_interval,
+            "end_time": self.end_time,
+        }
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return f"{_MODULE}.{type(self).__name__}", self._kwargs()
+
+    async def _hook(self) -> ZohoInvoiceHook:
+        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+        connection = await ZohoInvoiceHook.aget_connection(self.zoho_invoice_conn_id)
+        return ZohoInvoiceHook(self.zoho_invoice_conn_id, connection=connection)
+
+    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
+        """Blocking check, run in a thread; a dict means done and becomes the event's ``result``."""
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            hook = await self._hook()
+        except Exception as exc:
+            yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+            return
+        try:
+            while True:
+                try:
+                    result = await asyncio.to_thread(self.check, hook)
+                except (ZohoInvoiceAPIError, ZohoInvoiceConfigError) as exc:
+                    yield TriggerEvent({"status": "error", "message": str(exc)})
+                    return
+                except ZohoInvoiceError as exc:
+                    # Network trouble or a bad gateway: waiting may fix it.
+                    self.log.warning("Zoho Invoice check failed, will try again: %s", exc)
+                    result = None
+                if result is not None:
+                    yield TriggerEvent({"status": "success", "result": result})
+                    return
+                remaining = self.end_time - time.time()
+                if remaining <= 0:
+                    yield TriggerEvent({"status": "timeout", "message": "deadline passed while waiting"})
+                    return
+                await asyncio.sleep(min(self.poke_interval, remaining))
+        finally:
+            await asyncio.to_thread(hook.close)
+
+
+class ZohoInvoiceTokenTrigger(_ZohoInvoicePollTrigger):
+    """Fire once Zoho accepts the connection's authtoken and API key."""
+
+    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
+        return {"valid": True} if hook.validate_token() else None
+
+
+class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
+    """Fire once an item exists, by ``item_id`` or exact ``name``."""
+
+    def __init__(
+        self,
+        *,
+        zoho_invoice_conn_id: str,
+        poke_interval: float,
+        end_time: float,
+        item_id: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            zoho_invoice_conn_id=zoho_invoice_conn_id, poke_interval=poke_interval, end_time=end_time
+        )
+        self.item_id = item_id
+        self.name = name
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {**super()._kwargs(), "item_id": self.item_id, "name": self.name}
+
+    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
+        from airflow_provider_zoho_invoice.sensors.zoho_invoice import find_item
+
+        item = find_item(hook, item_id=self.item_id, name=self.name)
+        return None if item is None else item.to_dict()
