@@ -14,6 +14,8 @@ from airflow.sdk import DAG, task
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListItemsOperator
 from airflow_provider_zoho_invoice.sensors.zoho_invoice import ZohoInvoiceTokenSensor
 
+OUTPUT_DIR = "{{ var.value.get('zoho_invoice_output_dir', '/tmp/zoho_invoice') }}"
+
 with DAG(
     dag_id="example_zoho_invoice_items_sync",
     schedule="@daily",
@@ -30,7 +32,7 @@ with DAG(
 
     list_items = ZohoInvoiceListItemsOperator(
         task_id="list_items",
-        output_path="{{ var.value.get('zoho_invoice_output_dir', '/tmp/zoho_invoice') }}/items/{{ ds }}.jsonl",
+        output_path=OUTPUT_DIR + "/items/{{ ds }}.jsonl",
     )
 
     @task

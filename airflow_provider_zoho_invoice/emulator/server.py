@@ -136,7 +136,7 @@ class ZohoInvoiceEmulator:
         catalogue: Catalogue | None = None,
         authtokens: Iterable[str] = (DEFAULT_AUTHTOKEN,),
         apikeys: Iterable[str] = (DEFAULT_APIKEY,),
-        pending_apikeys: dict[str, float] | None = None,
+        pending_apikeys: dict[str, float] | None = None,  # key -> seconds from its first use to activation
         accounts: dict[str, Account] | None = None,
         faults: FaultPlan | None = None,
         seed_style_errors: bool = False,
@@ -144,12 +144,15 @@ class ZohoInvoiceEmulator:
         self.catalogue = catalogue if catalogue is not None else Catalogue(items, seed=seed)
         self.authtokens = set(authtokens)
         self.apikeys = set(apikeys)
-        now = time.monotonic()
-        self._pending_apikeys = {key: now + delay for key, delay in (pending_apikeys or {}).items()}
+        self._pending_apikeys = dict(pending_apikeys or {})
+        self._apikey_first_seen: dict[str, float] = {}
         self.accounts = accounts if accounts is not None else {DEFAULT_EMAIL: Account(DEFAULT_PASSWORD)}
         self.faults = faults or FaultPlan()
         self.seed_style_errors = seed_style_errors
         self.requests: Counter[str] = Counter()
+        self.user_agents: set[str] = set()
+        self.query_strings: list[str] = []
+        self._clients: set[tuple[str, int]] = set()
         self._page_cache: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._token_counter = 0
         self._item_pages_served = 0
@@ -184,11 +187,12 @@ class ZohoInvoiceEmulator:
     def _authenticate(self, params: dict[str, str]) -> Response | None:
         if params.get("authtoken") not in self.authtokens:
             return self._error(CODE_INVALID_TICKET)
-        apikey = params.get("apikey")
-        activates_at = self._pending_apikeys.get(apikey or "")
-        if activates_at is not None and time.monotonic() >= activates_at:
-            self.apikeys.add(apikey or "")
-            del self._pending_apikeys[apikey or ""]
+        apikey = params.get("apikey") or ""
+        if apikey in self._pending_apikeys:
+            first_seen = self._apikey_first_seen.setdefault(apikey, time.monotonic())
+            if time.monotonic() - first_seen >= self._pending_apikeys[apikey]:
+                self.apikeys.add(apikey)
+                del self._pending_apikeys[apikey]
         if apikey not in self.apikeys:
             return self._error(CODE_INVALID_APIKEY)
         if params.get("scope") != DEFAULT_SCOPE:
@@ -280,7 +284,7 @@ class ZohoInvoiceEmulator:
         return Response(properties_text({"AUTHTOKEN": token, "RESULT": "TRUE"}), media_type=PROPERTIES_TYPE)
 
     async def _unknown(self, request: Request) -> Response:
-        self.requests["unknown"] += 1
+        self._record(request, "unknown")
         return self._error(CODE_UNKNOWN_METHOD, status=404)
 
     async def _serve(
@@ -291,7 +295,7 @@ class ZohoInvoiceEmulator:
         *,
         authenticate: bool = True,
     ) -> Response:
-        self.requests[kind] += 1
+        self._record(request, kind)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.next_fault()
@@ -320,6 +324,18 @@ class ZohoInvoiceEmulator:
             await asyncio.sleep(self.faults.slow_seconds)
             return Response(b"", status_code=504)
         raise AssertionError(fault)
+
+    def _record(self, request: Request, kind: str) -> None:
+        self.requests[kind] += 1
+        self.user_agents.add(request.headers.get("user-agent", "").split(" ")[0])
+        self.query_strings.append(request.url.query)
+        if request.client is not None:
+            self._clients.add((request.client.host, request.client.port))
+
+    @property
+    def connections_opened(self) -> int:
+        """Distinct client connections seen: shows whether callers keep connections alive."""
+        return len(self._clients)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

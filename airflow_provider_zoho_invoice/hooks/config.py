@@ -73,6 +73,10 @@ def check_url(raw: Any, *, field: str, conn_id: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ZohoInvoiceConfigError(f"{where} must be a URL such as https://invoice.zoho.com")
     text = raw.strip()
+    if any(char.isspace() for char in text):
+        raise ZohoInvoiceConfigError(
+            f"{where} must be a URL without spaces, such as https://invoice.zoho.com"
+        )
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)

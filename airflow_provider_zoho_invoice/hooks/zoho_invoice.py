@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import random
 import time
 from array import array
 from collections import deque
@@ -259,15 +260,12 @@ class ZohoInvoiceHook(BaseHook):  # type: ignore[misc]
     def _wait_strategy(
         self, config: ZohoInvoiceConnectionConfig
     ) -> Callable[[tenacity.RetryCallState], float]:
-        backoff = tenacity.wait_exponential_jitter(
-            initial=config.backoff, max=_BACKOFF_CAP, jitter=config.backoff
-        )
-
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
                 return min(exc.retry_after, MAX_RETRY_AFTER)
-            return float(backoff(state))
+            exponential = min(_BACKOFF_CAP, config.backoff * 2.0 ** (state.attempt_number - 1))
+            return exponential + random.uniform(0, config.backoff)  # jitter spreads out retrying workers
 
         return wait
 

@@ -1,0 +1,150 @@
+"""Shared fixtures: an isolated Airflow home, the emulator on loopback, and DAG runs through Airflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_DAGS = ROOT / "example_dags"
+SEED_FILE = ROOT.parent / "shared" / "seed" / "zoho_invoice_legacy_api.txt"
+
+# Airflow reads its configuration on first import, so the environment is set before any test imports it.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="zoho-invoice-tests-"))
+DAGS_FOLDER = _SESSION_DIR / "dags"
+DAGS_FOLDER.mkdir()
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False",
+    }
+)
+
+
+def _migrate_metadata_db() -> None:
+    """Migrate before this process imports Airflow, so no connection to the empty file lingers."""
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+_migrate_metadata_db()
+
+from airflow_provider_zoho_invoice.emulator import (  # noqa: E402
+    DEFAULT_APIKEY,
+    DEFAULT_AUTHTOKEN,
+    ZohoInvoiceEmulator,
+)
+
+AUTHTOKEN = DEFAULT_AUTHTOKEN
+APIKEY = DEFAULT_APIKEY
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+def connection_json(url: str, *, password: str | None = AUTHTOKEN, **extra: Any) -> str:
+    extras = {"apikey": APIKEY, "accounts_url": url, "backoff": 0.01, **extra}
+    conn: dict[str, Any] = {"conn_type": "zoho_invoice", "host": url, "extra": extras}
+    if password is not None:
+        conn["password"] = password
+    return json.dumps(conn)
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., ZohoInvoiceEmulator]]:
+    """Start emulators on free loopback ports; all are stopped after the test."""
+    started: list[ZohoInvoiceEmulator] = []
+
+    def start(**kwargs: Any) -> ZohoInvoiceEmulator:
+        emulator = ZohoInvoiceEmulator(**kwargs).start()
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., ZohoInvoiceEmulator]) -> ZohoInvoiceEmulator:
+    return make_emulator(items=450, seed=7)
+
+
+@pytest.fixture
+def use_emulator(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Point a connection id at an emulator through ``AIRFLOW_CONN_*``."""
+
+    def point(emulator: ZohoInvoiceEmulator, conn_id: str = "zoho_invoice_default", **kwargs: Any) -> None:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(emulator.url, **kwargs))
+
+    return point
+
+
+@pytest.fixture
+def zoho_conn(emulator: ZohoInvoiceEmulator, use_emulator: Callable[..., None]) -> ZohoInvoiceEmulator:
+    use_emulator(emulator)
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """The session's migrated SQLite metadata database (migrated before Airflow is imported here)."""
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+@pytest.fixture
+def run_dag(airflow_db: Path) -> Callable[..., Any]:
+    """Run a DAG file through Airflow's own ``dag.test()``; the file is copied into the dags folder."""
+
+    def run(source: Path | str, dag_id: str, *, file_name: str | None = None, **test_kwargs: Any) -> Any:
+        from airflow.dag_processing.dagbag import DagBag
+
+        target = DAGS_FOLDER / (file_name or (source.name if isinstance(source, Path) else f"{dag_id}.py"))
+        if isinstance(source, Path):
+            shutil.copy(source, target)
+        else:
+            target.write_text(source)
+        bag = DagBag(dag_folder=str(target))
+        assert not bag.import_errors, bag.import_errors
+        dag = bag.get_dag(dag_id)
+        assert dag is not None, f"{dag_id} not found in {target}"
+        return dag.test(**test_kwargs)
+
+    return run
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
+
+
+def xcom_value(dag_run: Any, task_id: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, key="return_value")
+            .one_or_none()
+        )
+        return None if row is None else XComModel.deserialize_value(row)

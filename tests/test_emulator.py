@@ -1,0 +1,163 @@
+"""The emulator speaks the protocol as Zoho published it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_provider_zoho_invoice.emulator import Catalogue, EmulatedItem, generate_item
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError
+from airflow_provider_zoho_invoice.parsing import parse_root
+from tests.conftest import APIKEY, AUTHTOKEN, SEED_FILE
+
+needs_seed = pytest.mark.skipif(
+    not SEED_FILE.exists(), reason="the API description is not beside the repository"
+)
+
+
+def seed_block(status: str) -> str:
+    text = SEED_FILE.read_text(encoding="utf-8", errors="replace")
+    match = re.search(rf'<Response status="{status}">.*?</Response>', text, re.S)
+    assert match, f"no status={status} sample in the seed"
+    return match.group(0)
+
+
+@needs_seed
+def test_item_listing_is_byte_compatible_with_the_published_sample(make_emulator):
+    sample = seed_block("1")
+    items = [
+        EmulatedItem(
+            item_id=el.findtext("ItemID") or "",
+            name=el.findtext("Name") or "",
+            description=el.findtext("Description"),
+            rate=el.findtext("Rate") or "",
+            tax1_name=el.findtext("Tax1Name"),
+            tax1_percentage=el.findtext("Tax1Percentage"),
+            tax2_name=el.findtext("Tax2Name"),
+            tax2_percentage=el.findtext("Tax2Percentage"),
+        )
+        for el in ET.fromstring(sample).iter("Item")
+    ]
+    emulator = make_emulator(catalogue=Catalogue(items=items))
+    response = requests.get(
+        f"{emulator.url}/api/items/",
+        params={"authtoken": AUTHTOKEN, "apikey": APIKEY, "scope": "invoiceapi"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.content == sample.encode()
+
+
+@needs_seed
+def test_the_published_error_sample_is_read_despite_its_unclosed_tags():
+    sample = seed_block("0").encode()
+    with pytest.raises(ZohoInvoiceAuthError) as caught:
+        parse_root(sample, path="/api/items/", status_code=200)
+    assert (caught.value.code, caught.value.message) == (14, "Invalid Ticket Passed")
+
+
+def test_catalogue_is_deterministic_and_lazy():
+    assert generate_item(12345, seed=3) == generate_item(12345, seed=3)
+    assert generate_item(1, seed=3) != generate_item(1, seed=4)
+    big = Catalogue(5_000_000, seed=1)
+    page, total, _ = big.page(25_000, 200)
+    assert total == 5_000_000 and len(page) == 200
+    assert page[0] == generate_item(24_999 * 200, seed=1)
+
+
+def test_catalogue_changes():
+    catalogue = Catalogue(10, seed=1)
+    first = catalogue.items()[0]
+    assert catalogue.remove(first.item_id)
+    assert catalogue.get(first.item_id) is None
+    added = catalogue.add()
+    assert catalogue.items()[-1] == added and len(catalogue) == 10
+
+
+def test_get_and_post_are_both_accepted(emulator):
+    form = {"authtoken": AUTHTOKEN, "apikey": APIKEY, "scope": "invoiceapi", "per_page": "2"}
+    by_get = requests.get(f"{emulator.url}/api/items/", params=form, timeout=10)
+    by_post = requests.post(f"{emulator.url}/api/items/", data=form, timeout=10)
+    assert by_get.content == by_post.content
+    assert b'Per_Page="2" Total="450" Total_Pages="225"' in by_get.content
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"authtoken": "nope"}, b"<Code>14</Code>"),
+        ({"apikey": "nope"}, b"<Code>15</Code>"),
+        ({"scope": "crmapi"}, b"<Code>16</Code>"),
+        ({"per_page": "0"}, b"<Code>2</Code>"),
+        ({"page": "x"}, b"<Code>2</Code>"),
+    ],
+)
+def test_request_errors(emulator, change, code):
+    form = {"authtoken": AUTHTOKEN, "apikey": APIKEY, "scope": "invoiceapi", **change}
+    response = requests.post(f"{emulator.url}/api/items/", data=form, timeout=10)
+    assert response.content.startswith(b'<Response status="0">')
+    assert code in response.content
+
+
+def test_pending_api_key_activates_later(make_emulator):
+    emulator = make_emulator(items=1, pending_apikeys={"fresh-key": 0.3})
+    form = {"authtoken": AUTHTOKEN, "apikey": "fresh-key", "scope": "invoiceapi"}
+    assert b"<Code>15</Code>" in requests.post(f"{emulator.url}/api/items/", data=form, timeout=10).content
+    time.sleep(0.35)
+    assert b'status="1"' in requests.post(f"{emulator.url}/api/items/", data=form, timeout=10).content
+
+
+def test_command_line(tmp_path: Path):
+    port_file = tmp_path / "port"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_zoho_invoice.emulator",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--items",
+            "7",
+            "--authtoken",
+            "cli-token",
+            "--apikey",
+            "cli-key",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        form = {"authtoken": "cli-token", "apikey": "cli-key", "scope": "invoiceapi"}
+        body = requests.post(
+            f"http://127.0.0.1:{port_file.read_text()}/api/items/", data=form, timeout=10
+        ).content
+        assert b'Total="7"' in body
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Zoho Invoice emulator: http://127.0.0.1:" in output
+
+
+def test_command_line_refuses_unknown_fault():
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_zoho_invoice.emulator", "--fault", "meteor=0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "unknown fault kind" in result.stderr

@@ -1,0 +1,216 @@
+"""Sensors in poke, reschedule and deferrable mode, and their triggers, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import textwrap
+import threading
+import time
+
+import pytest
+
+from airflow_provider_zoho_invoice.emulator import EmulatedItem
+from airflow_provider_zoho_invoice.sensors.zoho_invoice import ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor
+from airflow_provider_zoho_invoice.triggers.zoho_invoice import (
+    ZohoInvoiceItemTrigger,
+    ZohoInvoiceTokenTrigger,
+)
+from tests.conftest import task_states, xcom_value
+
+NEW_ITEM = EmulatedItem(
+    "9000000000001", "Seasonal Gift Box", "Added while a sensor waits", "49.90", "PST", "8"
+)
+
+
+def sensor_dag(dag_id: str, body: str) -> str:
+    return textwrap.dedent(
+        f"""
+        from datetime import datetime
+        from airflow.sdk import DAG
+        from airflow_provider_zoho_invoice.sensors.zoho_invoice import (
+            ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor,
+        )
+
+        with DAG(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+        """
+    ) + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+def add_later(emulator, delay: float) -> threading.Timer:
+    timer = threading.Timer(delay, emulator.catalogue.add, args=(NEW_ITEM,))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+def test_token_sensor_waits_for_a_new_api_key(run_dag, make_emulator, use_emulator, capfd, mode):
+    emulator = make_emulator(items=2, pending_apikeys={"new-key": 1.5})
+    use_emulator(emulator, apikey="new-key")
+    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
+    body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=60, {extra})'
+    dag_run = run_dag(sensor_dag(f"token_{mode}", body), f"token_{mode}")
+    assert task_states(dag_run) == {"wait": "success"}
+    assert emulator.requests["items"] >= 2  # rejected at first, accepted later
+    if mode == "deferrable":
+        assert "Pausing task as DEFERRED" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_item_sensor_by_id_and_by_name(run_dag, make_emulator, use_emulator, mode):
+    emulator = make_emulator(items=30, seed=2)
+    use_emulator(emulator)
+    extra = "deferrable=True" if mode == "deferrable" else 'mode="poke"'
+    body = f"""
+        ZohoInvoiceItemSensor(task_id="by_id", item_id="{NEW_ITEM.item_id}", poke_interval=0.3, timeout=60, {extra})
+        ZohoInvoiceItemSensor(task_id="by_name", name="{{{{ params.wanted }}}}", params={{"wanted": "{NEW_ITEM.name}"}},
+                              poke_interval=0.3, timeout=60, {extra})
+    """
+    timer = add_later(emulator, 1.0)
+    try:
+        dag_run = run_dag(sensor_dag(f"item_{mode}", body), f"item_{mode}")
+    finally:
+        timer.cancel()
+    assert task_states(dag_run) == {"by_id": "success", "by_name": "success"}
+    assert xcom_value(dag_run, "by_id") == NEW_ITEM.as_row()
+    assert xcom_value(dag_run, "by_name") == NEW_ITEM.as_row()
+
+
+def test_sensor_fails_at_once_on_what_waiting_cannot_fix(run_dag, make_emulator, use_emulator, capfd):
+    emulator = make_emulator(items=3)
+    use_emulator(emulator, scope="wrongapi")
+    body = 'ZohoInvoiceItemSensor(task_id="wait", item_id="123", poke_interval=5, timeout=600, mode="poke")'
+    started = time.monotonic()
+    dag_run = run_dag(sensor_dag("unfixable", body), "unfixable")
+    assert task_states(dag_run) == {"wait": "failed"}
+    assert emulator.requests["item"] == 1
+    assert time.monotonic() - started < 60
+    assert "cannot succeed by waiting" in capfd.readouterr().out
+
+
+def test_sensor_times_out(run_dag, make_emulator, use_emulator):
+    emulator = make_emulator(items=3)
+    use_emulator(emulator)
+    body = 'ZohoInvoiceItemSensor(task_id="wait", name="Never There", poke_interval=0.2, timeout=1, deferrable=True)'
+    dag_run = run_dag(sensor_dag("times_out", body), "times_out")
+    assert task_states(dag_run) == {"wait": "failed"}
+
+
+def test_item_sensor_needs_exactly_one_target():
+    with pytest.raises(ValueError, match="exactly one of item_id or name"):
+        ZohoInvoiceItemSensor(task_id="s")
+    with pytest.raises(ValueError, match="exactly one of item_id or name"):
+        ZohoInvoiceItemSensor(task_id="s", item_id="1", name="x")
+
+
+def test_deferrable_default_comes_from_airflow_config(monkeypatch):
+
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert ZohoInvoiceTokenSensor(task_id="t").deferrable is True
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    assert ZohoInvoiceTokenSensor(task_id="t").deferrable is False
+    assert ZohoInvoiceTokenSensor(task_id="t", deferrable=True).deferrable is True
+
+
+class TestTriggers:
+    TRIGGERS = (
+        ZohoInvoiceTokenTrigger(zoho_invoice_conn_id="zoho_invoice_default", poke_interval=1, end_time=2e9),
+        ZohoInvoiceItemTrigger(zoho_invoice_conn_id="c", poke_interval=2.5, end_time=2e9, item_id="42"),
+        ZohoInvoiceItemTrigger(zoho_invoice_conn_id="c", poke_interval=2.5, end_time=2e9, name="Widget"),
+    )
+
+    @pytest.mark.parametrize("trigger", TRIGGERS)
+    def test_serialisation_round_trip_is_plain_json(self, trigger):
+        classpath, kwargs = trigger.serialize()
+        assert json.loads(json.dumps(kwargs)) == kwargs
+        module, _, name = classpath.rpartition(".")
+        rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+        assert rebuilt.serialize() == (classpath, kwargs)
+
+    def test_kwargs_hold_no_secret(self, zoho_conn):
+        _, kwargs = ZohoInvoiceTokenTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default", poke_interval=1, end_time=2e9
+        ).serialize()
+        text = json.dumps(kwargs)
+        assert "emulator-authtoken" not in text and "emulator-apikey" not in text
+
+    @staticmethod
+    def events(trigger) -> list[dict]:
+        async def collect() -> list[dict]:
+            return [event.payload async for event in trigger.run()]
+
+        return asyncio.run(collect())
+
+    def test_token_trigger_fires_once(self, zoho_conn):
+        trigger = ZohoInvoiceTokenTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default", poke_interval=0.1, end_time=time.time() + 30
+        )
+        assert self.events(trigger) == [{"status": "success", "result": {"valid": True}}]
+
+    def test_item_trigger_waits_then_fires_with_the_item(self, zoho_conn):
+        trigger = ZohoInvoiceItemTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default",
+            poke_interval=0.1,
+            end_time=time.time() + 30,
+            name=NEW_ITEM.name,
+        )
+        timer = add_later(zoho_conn, 0.5)
+        try:
+            assert self.events(trigger) == [{"status": "success", "result": NEW_ITEM.as_row()}]
+        finally:
+            timer.cancel()
+        assert zoho_conn.requests["items"] >= 2
+
+    def test_deadline_gives_one_timeout_event(self, zoho_conn):
+        trigger = ZohoInvoiceItemTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default",
+            poke_interval=0.1,
+            end_time=time.time() + 0.3,
+            item_id="1",
+        )
+        (event,) = self.events(trigger)
+        assert event["status"] == "timeout"
+
+    def test_unfixable_error_gives_one_error_event(self, emulator, use_emulator):
+        use_emulator(emulator, scope="wrongapi")
+        trigger = ZohoInvoiceItemTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default",
+            poke_interval=0.1,
+            end_time=time.time() + 30,
+            item_id="1",
+        )
+        (event,) = self.events(trigger)
+        assert event["status"] == "error" and "Invalid Scope Passed" in event["message"]
+
+    def test_the_event_loop_keeps_running_while_the_trigger_waits_on_http(self, make_emulator, use_emulator):
+        from airflow_provider_zoho_invoice.emulator import FaultPlan
+
+        emulator = make_emulator(items=2, faults=FaultPlan(latency=1.0))
+        use_emulator(emulator)
+        trigger = ZohoInvoiceTokenTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default", poke_interval=0.1, end_time=time.time() + 30
+        )
+
+        async def main() -> tuple[list[dict], float]:
+            gaps: list[float] = []
+            done = asyncio.Event()
+
+            async def heartbeat() -> None:
+                last = time.monotonic()
+                while not done.is_set():
+                    await asyncio.sleep(0.01)
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last = now
+
+            beat = asyncio.create_task(heartbeat())
+            events = [event.payload async for event in trigger.run()]
+            done.set()
+            await beat
+            return events, max(gaps)
+
+        events, longest_gap = asyncio.run(main())
+        assert events == [{"status": "success", "result": {"valid": True}}]
+        # a blocking HTTP call on the loop would stall the heartbeat for the whole second of latency
+        assert longest_gap < 0.5
