@@ -73,6 +73,12 @@ def parse_root(
     body: bytes, *, path: str, status_code: int | None, secrets: Iterable[str | None] = ()
 ) -> ET.Element:
     """Parse a ``<Response>`` document and raise the API error it carries, if any."""
+    if body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice answered {path} with an HTML page instead of XML (a proxy, login or error page?)",
+            status_code=status_code,
+            snippet=snippet(body, secrets),
+        )
     refuse_dtd(body, status_code=status_code, secrets=secrets)
     try:
         root = ET.fromstring(body, parser=ET.XMLParser(encoding="utf-8"))  # noqa: S314 - DTDs refused above

@@ -148,3 +148,11 @@ def xcom_value(dag_run: Any, task_id: str) -> Any:
             .one_or_none()
         )
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.reliability.stats import summary_line
+
+    line = summary_line()
+    if line:
+        terminalreporter.write_line(line)

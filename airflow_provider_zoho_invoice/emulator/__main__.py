@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mutate-every", type=int, default=0, help="change the catalogue every N item pages")
     parser.add_argument("--mutate-add", type=int, default=0, help="items added at each change")
     parser.add_argument("--mutate-remove", type=int, default=0, help="items removed at each change")
+    parser.add_argument("--mutate-limit", type=int, default=0, help="changes at most; 0 for no limit")
     parser.add_argument(
         "--seed-style-errors", action="store_true", help="errors as in Zoho's published sample"
     )
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             mutate_every=args.mutate_every,
             mutate_add=args.mutate_add,
             mutate_remove=args.mutate_remove,
+            mutate_limit=args.mutate_limit,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

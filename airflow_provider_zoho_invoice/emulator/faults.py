@@ -19,6 +19,11 @@ FAULT_KINDS = (
     "html",  # a proxy's HTML error page, HTTP 502
     "html-200",  # an HTML page with HTTP 200 (a captive portal, a misrouted host)
     "slow",  # answers after ``slow_seconds``
+    "empty",  # HTTP 200 with no body at all
+    "entity-expansion",  # a "billion laughs" document
+    "external-entity",  # a document that asks for a local file
+    "huge",  # a body over the client's size cap, with Content-Length
+    "huge-chunked",  # the same, streamed without Content-Length
 )
 
 
@@ -39,6 +44,7 @@ class FaultPlan:
     mutate_every: int = 0
     mutate_add: int = 0
     mutate_remove: int = 0
+    mutate_limit: int = 0  # stop changing the catalogue after this many changes; 0: never stop
 
     def __post_init__(self) -> None:
         unknown = [kind for kind in [*self.rates, *self.sequence] if kind not in (*FAULT_KINDS, "ok")]

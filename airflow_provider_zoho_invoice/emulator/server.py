@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -53,6 +53,17 @@ _ERROR_MESSAGES = {
     CODE_ITEM_NOT_FOUND: "Item does not exist.",
     CODE_UNKNOWN_METHOD: "Invalid URL Passed",
 }
+_ENTITY_EXPANSION = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE Response [\n<!ENTITY a "aaaaaaaaaa">\n'
+    + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n'.encode() for i in range(9))
+    + b']>\n<Response status="1"><Items uri="/api/items/">'
+    + b"<Item><ItemID>&j;</ItemID></Item></Items></Response>"
+)
+_EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE Response [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+    b'<Response status="1"><Items uri="/api/items/"><Item><ItemID>&secret;</ItemID></Item></Items></Response>'
+)
+HUGE_BODY_BYTES = 17 * 1024 * 1024
 _HTML_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>502 Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>\n"
@@ -156,6 +167,8 @@ class ZohoInvoiceEmulator:
         self._page_cache: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._token_counter = 0
         self._item_pages_served = 0
+        self.mutations = 0
+        self.request_times: list[float] = []
         self._lock = threading.Lock()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -236,6 +249,10 @@ class ZohoInvoiceEmulator:
         with self._lock:
             self._item_pages_served += 1
             mutate = plan.mutate_every and self._item_pages_served % plan.mutate_every == 0
+            if plan.mutate_limit and self.mutations >= plan.mutate_limit:
+                mutate = False
+            if mutate:
+                self.mutations += 1
         if mutate:
             for _ in range(plan.mutate_add):
                 self.catalogue.add()
@@ -323,10 +340,26 @@ class ZohoInvoiceEmulator:
         if fault == "slow":
             await asyncio.sleep(self.faults.slow_seconds)
             return Response(b"", status_code=504)
+        if fault == "empty":
+            return Response(b"", status_code=200, media_type=XML_TYPE)
+        if fault == "entity-expansion":
+            return Response(_ENTITY_EXPANSION, media_type=XML_TYPE)
+        if fault == "external-entity":
+            return Response(_EXTERNAL_ENTITY, media_type=XML_TYPE)
+        if fault == "huge":
+            return Response(b" " * HUGE_BODY_BYTES, media_type=XML_TYPE)
+        if fault == "huge-chunked":
+
+            async def chunks() -> Any:
+                for _ in range(HUGE_BODY_BYTES // (1024 * 1024)):
+                    yield b" " * (1024 * 1024)
+
+            return StreamingResponse(chunks(), media_type=XML_TYPE)
         raise AssertionError(fault)
 
     def _record(self, request: Request, kind: str) -> None:
         self.requests[kind] += 1
+        self.request_times.append(time.monotonic())
         self.user_agents.add(request.headers.get("user-agent", "").split(" ")[0])
         self.query_strings.append(request.url.query)
         if request.client is not None:

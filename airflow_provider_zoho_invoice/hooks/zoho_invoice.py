@@ -57,6 +57,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest response body accepted; a full page of 200 items is about 70 KB."""
 
 MAX_RETRY_AFTER = 300.0
+MAX_REREADS = 3
+"""Extra passes over a catalogue that changes while it is listed."""
 _BACKOFF_CAP = 60.0
 _SSL_ERRORS = (requests.exceptions.SSLError,)
 _TRANSIENT_ERRORS = (
@@ -371,24 +373,10 @@ class ZohoInvoiceHook(BaseHook):  # type: ignore[misc]
             return
         seen = _SeenItems()
         emitted = 0
-        totals: set[int] = set()
-        for items, context in self._pages(per_page, max_items, concurrency):
-            totals.add(context.total)
-            seen.start_page()
-            for item in items:
-                if seen.add_if_new(item.item_id):
-                    yield item
-                    emitted += 1
-                    if max_items is not None and emitted >= max_items:
-                        return
-        if len(totals) > 1:
-            self.log.warning(
-                "The Zoho Invoice catalogue changed during the listing (totals seen: %s); "
-                "reading it once more for items that moved between pages",
-                ", ".join(str(total) for total in sorted(totals)),
-            )
-            seen.full_lookup()
-            for items, _ in self._pages(per_page, None, 1):
+        for reread in range(MAX_REREADS + 1):
+            totals: set[int] = set()
+            for items, context in self._pages(per_page, max_items if reread == 0 else None, concurrency):
+                totals.add(context.total)
                 seen.start_page()
                 for item in items:
                     if seen.add_if_new(item.item_id):
@@ -396,6 +384,23 @@ class ZohoInvoiceHook(BaseHook):  # type: ignore[misc]
                         emitted += 1
                         if max_items is not None and emitted >= max_items:
                             return
+            if len(totals) <= 1:
+                return
+            shown = ", ".join(str(total) for total in sorted(totals))
+            if reread == MAX_REREADS:
+                self.log.warning(
+                    "The Zoho Invoice catalogue kept changing (totals seen: %s); after %d re-reads the "
+                    "listing may miss items that moved between pages",
+                    shown,
+                    MAX_REREADS,
+                )
+                return
+            self.log.warning(
+                "The Zoho Invoice catalogue changed during the listing (totals seen: %s); "
+                "reading it again for items that moved between pages",
+                shown,
+            )
+            seen.full_lookup()
 
     def _pages(
         self, per_page: int, max_items: int | None, concurrency: int
