@@ -384,3 +384,25 @@ class TestConnectionConfig:
         )
         config = ZohoInvoiceHook("cfg", timeout=2, max_retries=0, requests_per_minute=0).config
         assert (config.read_timeout, config.max_retries, config.requests_per_minute) == (2.0, 0, 0)
+
+
+def test_proxy_environment_is_honoured(make_emulator, monkeypatch):
+    """The emulator stands in for a proxy: the target port is closed, so only a proxied call can succeed."""
+    emulator = make_emulator(items=3)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    conn = {
+        "conn_type": "zoho_invoice",
+        "host": f"http://localhost:{closed_port}",
+        "password": AUTHTOKEN,
+        "extra": {"apikey": APIKEY, "max_retries": 0},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("HTTP_PROXY", emulator.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert len(list(ZohoInvoiceHook().list_items())) == 3
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    with pytest.raises(ZohoInvoiceConnectionError):
+        ZohoInvoiceHook().get_page(1)

@@ -156,3 +156,24 @@ def test_validate_token_operator(run_dag, make_emulator, use_emulator, capfd):
     out = capfd.readouterr().out
     assert "Zoho Invoice connection 'broken'" in out and "API key was not accepted" in out
     assert "revoked-key-value" not in out
+
+
+def test_emit_asset_records_an_asset_event_with_the_count(run_dag, make_emulator, use_emulator, tmp_path):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    emulator = make_emulator(items=12)
+    use_emulator(emulator)
+    body = (
+        f'ZohoInvoiceListItemsOperator(task_id="list", output_path="{tmp_path}/items.jsonl", emit_asset=True)'
+    )
+    dag_run = run_dag(dag_source("asset_out", body), "asset_out")
+    assert task_states(dag_run) == {"list": "success"}
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == f"file://{tmp_path}/items.jsonl")
+            .all()
+        )
+        assert [event.extra for event in events] == [{"count": 12, "format": "jsonl"}]

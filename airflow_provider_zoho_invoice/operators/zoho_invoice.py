@@ -123,16 +123,17 @@ class ZohoInvoiceListItemsOperator(BaseOperator):  # type: ignore[misc]
             raise _fail_on_auth(self.zoho_invoice_conn_id, exc) from exc
 
     def _to_xcom(self, per_page: int, max_items: int | None) -> list[dict[str, Any]]:
-        limit = MAX_XCOM_ITEMS if max_items is None else min(max_items, MAX_XCOM_ITEMS)
-        # Ask for one more than fits so an oversized catalogue is detected without listing all of it.
-        items = self.hook.list_items(per_page=per_page, max_items=limit + 1, concurrency=self.concurrency)
+        # Without a smaller max_items, ask for one more than fits: an oversized catalogue is then
+        # detected without listing all of it.
+        small = max_items is not None and max_items <= MAX_XCOM_ITEMS
+        wanted = max_items if small else MAX_XCOM_ITEMS + 1
+        items = self.hook.list_items(per_page=per_page, max_items=wanted, concurrency=self.concurrency)
         rows = [item.to_dict() for item in items]
-        if len(rows) > limit and (max_items is None or max_items > MAX_XCOM_ITEMS):
+        if len(rows) > MAX_XCOM_ITEMS:
             raise AirflowFailException(
                 f"The catalogue has more than {MAX_XCOM_ITEMS} items, too many for XCom: set output_path "
                 "to write them to a file (or max_items to take fewer)"
             )
-        rows = rows[:limit]
         self.log.info("Listed %d Zoho Invoice items", len(rows))
         return rows
 

@@ -1,0 +1,335 @@
+"""Benchmarks of the Zoho Invoice provider against the local emulator, as ratios measured in one run.
+
+    python benchmarks/run.py                # the full run (make bench)
+    python benchmarks/run.py --quick        # tiny sizes, to check that every scenario works
+
+Each scenario runs several times and reports median, min and max. The emulator runs in its own
+process, so client CPU time is the hook's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+AUTHTOKEN, APIKEY = "bench-authtoken", "bench-apikey"
+
+
+@dataclass
+class Row:
+    scenario: str
+    measure: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def cells(self) -> str:
+        return f"{self.median:,.4g} | {min(self.values):,.4g} | {max(self.values):,.4g}"
+
+
+@contextlib.contextmanager
+def emulator(items: int, latency: float = 0.0) -> Iterator[str]:
+    """The emulator in a child process; yields its URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_zoho_invoice.emulator",
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+                "--items",
+                str(items),
+                "--latency",
+                str(latency),
+                "--authtoken",
+                AUTHTOKEN,
+                "--apikey",
+                APIKEY,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not (port_file.exists() and port_file.read_text()):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the emulator did not start")
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def connection_env(url: str, **extra: object) -> str:
+    return json.dumps(
+        {
+            "conn_type": "zoho_invoice",
+            "host": url,
+            "password": AUTHTOKEN,
+            "extra": {"apikey": APIKEY, **extra},
+        }
+    )
+
+
+def baseline_listing(url: str) -> int:
+    """What a user would write by hand: one Session, one POST per page, xmltodict."""
+    import requests
+    import xmltodict
+
+    session = requests.Session()
+    count, page = 0, 1
+    while True:
+        response = session.post(
+            f"{url}/api/items/",
+            data={
+                "authtoken": AUTHTOKEN,
+                "apikey": APIKEY,
+                "scope": "invoiceapi",
+                "page": page,
+                "per_page": 200,
+            },
+            timeout=30,
+        )
+        document = xmltodict.parse(response.content)["Response"]
+        items = document["Items"]["Item"] if document["Items"] else []
+        count += len(items) if isinstance(items, list) else 1
+        if page >= int(document["PageContext"]["@Total_Pages"]):
+            return count
+        page += 1
+
+
+def hook_listing(concurrency: int = 1) -> int:
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+    hook = ZohoInvoiceHook()
+    try:
+        return sum(1 for _ in hook.list_items(per_page=200, concurrency=concurrency))
+    finally:
+        hook.close()
+
+
+def measure(action: Callable[[], int], expected: int) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) of one run."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    count = action()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if count != expected:
+        raise AssertionError(f"listed {count} items, expected {expected}")
+    return cpu, wall
+
+
+def throughput(items: int, repeats: int) -> list[Row]:
+    base_cpu = Row("1 sequential", "baseline CPU (requests + xmltodict)", "s")
+    hook_cpu = Row("1 sequential", "hook CPU", "s")
+    ratio = Row("1 sequential", "hook / baseline CPU (target <= 1.00)", "x")
+    # Zoho's default limit (100 requests a minute) stays on unless the run needs more pages than it allows.
+    limit = {} if items <= 100 * 200 else {"requests_per_minute": 0}
+    with emulator(items) as url:
+        os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = connection_env(url, **limit)
+        measure(lambda: baseline_listing(url), items)  # warm both paths and the emulator's page cache
+        measure(hook_listing, items)
+        for repeat in range(repeats):
+            runs = [("baseline", lambda: baseline_listing(url)), ("hook", hook_listing)]
+            for name, action in runs if repeat % 2 == 0 else runs[::-1]:
+                cpu, _ = measure(action, items)
+                (base_cpu if name == "baseline" else hook_cpu).values.append(cpu)
+            ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
+    return [base_cpu, hook_cpu, ratio]
+
+
+def concurrent(pages: int, latency: float, workers: int, repeats: int) -> list[Row]:
+    items = pages * 200
+    base = Row("2 concurrent", f"baseline wall, sequential, {latency * 1000:g} ms latency", "s")
+    rows = {n: Row("2 concurrent", f"hook wall, concurrency={n}", "s") for n in sorted({1, 4, workers})}
+    ratio = Row("2 concurrent", f"hook concurrency={workers} / baseline wall (target <= 0.16)", "x")
+    with emulator(items, latency) as url:
+        os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = connection_env(url, requests_per_minute=0)
+        for _ in range(repeats):
+            base.values.append(measure(lambda: baseline_listing(url), items)[1])
+            for n, row in rows.items():
+                row.values.append(measure(lambda n=n: hook_listing(n), items)[1])
+            ratio.values.append(rows[workers].values[-1] / base.values[-1])
+    floor = Row(
+        "2 concurrent", f"physical floor (1 + ceil({pages - 1}/{workers}) round trips) / baseline", "x"
+    )
+    floor.values.append((1 + -(-(pages - 1) // workers)) / pages)
+    return [base, *rows.values(), ratio, floor]
+
+
+def memory(small: int, large: int, repeats: int) -> list[Row]:
+    rows = {n: Row("3 memory", f"peak RSS streaming {n:,} items to JSON Lines", "MB") for n in (small, large)}
+    ratio = Row("3 memory", f"peak RSS {large:,} / {small:,} (target <= 1.2, and < 250 MB)", "x")
+    with emulator(large) as url:
+        env = {**os.environ, "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT": connection_env(url, requests_per_minute=0)}
+        for _ in range(repeats):
+            for n, row in rows.items():
+                result = subprocess.run(
+                    [sys.executable, str(HERE / "memory_probe.py"), str(n)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=3600,
+                )
+                probe = json.loads(result.stdout.strip().splitlines()[-1])
+                if probe["count"] != n:
+                    raise AssertionError(f"the operator wrote {probe['count']} items, expected {n}")
+                row.values.append(probe["peak_rss_mb"])
+            ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
+    return [*rows.values(), ratio]
+
+
+IMPORT_PROBE = """
+import sys, time
+import airflow.sdk
+start = time.perf_counter()
+import airflow_provider_zoho_invoice.operators.zoho_invoice
+import airflow_provider_zoho_invoice.sensors.zoho_invoice
+elapsed = time.perf_counter() - start
+print(elapsed * 1000, int("requests" in sys.modules), int("xmltodict" in sys.modules))
+"""
+
+DAG_PROBE = """
+import runpy, sys, time
+import airflow.sdk
+start = time.perf_counter()
+runpy.run_path(sys.argv[1])
+print((time.perf_counter() - start) * 1000)
+"""
+
+EMPTY_DAG = """
+from datetime import datetime
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, task
+
+with DAG(dag_id="empty_items_sync", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    wait_for_credentials = EmptyOperator(task_id="wait_for_credentials")
+    list_items = EmptyOperator(task_id="list_items")
+
+    @task
+    def summarize(result: dict) -> dict:
+        return result
+
+    wait_for_credentials >> list_items
+    summarize(list_items.output)
+"""
+
+
+def python_ms(code: str, *args: str) -> list[float]:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, timeout=300
+    )
+    return [float(value) for value in result.stdout.split()]
+
+
+def parse_cost(repeats: int) -> list[Row]:
+    imports = Row("4 DAG parse", "import operators + sensors after airflow.sdk (target <= 15)", "ms")
+    heavy = Row("4 DAG parse", "requests or xmltodict imported by that (target 0)", "count")
+    example = Row("4 DAG parse", "run example_zoho_invoice_items_sync.py", "ms")
+    empty = Row("4 DAG parse", "run the same DAG built from EmptyOperators", "ms")
+    ratio = Row("4 DAG parse", "example / EmptyOperator DAG", "x")
+    with tempfile.TemporaryDirectory() as tmp:
+        empty_file = Path(tmp) / "empty_items_sync.py"
+        empty_file.write_text(EMPTY_DAG)
+        for _ in range(repeats):
+            elapsed, has_requests, has_xmltodict = python_ms(IMPORT_PROBE)
+            imports.values.append(elapsed)
+            heavy.values.append(has_requests + has_xmltodict)
+            example.values.append(
+                python_ms(DAG_PROBE, str(ROOT / "example_dags/example_zoho_invoice_items_sync.py"))[0]
+            )
+            empty.values.append(python_ms(DAG_PROBE, str(empty_file))[0])
+            ratio.values.append(example.values[-1] / empty.values[-1])
+    return [imports, heavy, example, empty, ratio]
+
+
+def xml_parsing(pages: int, repeats: int) -> list[Row]:
+    import xmltodict
+
+    from airflow_provider_zoho_invoice.emulator import Catalogue
+    from airflow_provider_zoho_invoice.emulator.server import items_page_xml
+    from airflow_provider_zoho_invoice.parsing import parse_items_page
+
+    catalogue = Catalogue(pages * 200, seed=1)
+    bodies = [
+        items_page_xml(catalogue.page(page, 200)[0], page=page, per_page=200, total=pages * 200)
+        for page in range(1, pages + 1)
+    ]
+    megabytes = sum(map(len, bodies)) / 1e6
+    hook = Row("5 XML parsing", "hook parser (typed items)", "MB/s")
+    plain = Row("5 XML parsing", "xmltodict.parse", "MB/s")
+    ratio = Row("5 XML parsing", "hook / xmltodict", "x")
+    for _ in range(repeats):
+        start = time.process_time()
+        for body in bodies:
+            parse_items_page(body, path="/api/items/", status_code=200)
+        hook.values.append(megabytes / (time.process_time() - start))
+        start = time.process_time()
+        for body in bodies:
+            xmltodict.parse(body)
+        plain.values.append(megabytes / (time.process_time() - start))
+        ratio.values.append(hook.values[-1] / plain.values[-1])
+    return [hook, plain, ratio]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that every scenario works")
+    parser.add_argument("--items", type=int, default=20_000, help="items for scenario 1 (default 20,000)")
+    parser.add_argument("--pages", type=int, default=100, help="pages for scenario 2 (default 100)")
+    parser.add_argument("--latency", type=float, default=0.05, help="simulated latency, scenario 2 (s)")
+    parser.add_argument("--workers", type=int, default=8, help="concurrency measured in scenario 2")
+    parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 6), help="run only scenario N")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 2, 0.01
+    small_memory = min(10_000, args.memory_items // 3)
+
+    started = time.perf_counter()
+    scenarios: dict[int, Callable[[], list[Row]]] = {
+        1: lambda: throughput(args.items, args.repeats),
+        2: lambda: concurrent(args.pages, args.latency, args.workers, args.repeats),
+        3: lambda: memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
+        4: lambda: parse_cost(args.repeats),
+        5: lambda: xml_parsing(max(5, args.items // 200), args.repeats),
+    }
+    rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
+    print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")
+    print()
+    print("| scenario | measure | unit | median | min | max |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row.scenario} | {row.measure} | {row.unit} | {row.cells()} |")
+    print()
+    print(f"total time {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
