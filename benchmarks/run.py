@@ -45,38 +45,11 @@ class Row:
 @contextlib.contextmanager
 def emulator(items: int, latency: float = 0.0) -> Iterator[str]:
     """The emulator in a child process; yields its URL."""
-    with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "port"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airflow_provider_zoho_invoice.emulator",
-                "--port",
-                "0",
-                "--port-file",
-                str(port_file),
-                "--items",
-                str(items),
-                "--latency",
-                str(latency),
-                "--authtoken",
-                AUTHTOKEN,
-                "--apikey",
-                APIKEY,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not (port_file.exists() and port_file.read_text()):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the emulator did not start")
-                time.sleep(0.05)
-            yield f"http://127.0.0.1:{port_file.read_text()}"
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    from airflow_provider_zoho_invoice.emulator.process import emulator_process
+
+    args = ["--items", str(items), "--latency", str(latency), "--authtoken", AUTHTOKEN, "--apikey", APIKEY]
+    with emulator_process(*args) as (url, _):
+        yield url
 
 
 def connection_env(url: str, **extra: object) -> str:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,25 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
         return dag.test(**test_kwargs)
 
     return run
+
+
+def dag_source(dag_id: str, body: str) -> str:
+    """A DAG file with the provider's operators and sensors imported and ``body`` inside the DAG."""
+    header = textwrap.dedent(
+        f"""
+        from datetime import datetime
+        from airflow.sdk import DAG, task
+        from airflow_provider_zoho_invoice.operators.zoho_invoice import (
+            ZohoInvoiceListItemsOperator, ZohoInvoiceValidateTokenOperator,
+        )
+        from airflow_provider_zoho_invoice.sensors.zoho_invoice import (
+            ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor,
+        )
+
+        with DAG(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+        """
+    )
+    return header + textwrap.indent(textwrap.dedent(body), "    ")
 
 
 def task_states(dag_run: Any) -> dict[str, str]:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import requests
@@ -114,42 +113,18 @@ def test_pending_api_key_activates_later(make_emulator):
     assert b'status="1"' in requests.post(f"{emulator.url}/api/items/", data=form, timeout=10).content
 
 
-def test_command_line(tmp_path: Path):
-    port_file = tmp_path / "port"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_zoho_invoice.emulator",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--items",
-            "7",
-            "--authtoken",
-            "cli-token",
-            "--apikey",
-            "cli-key",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+def test_command_line():
+    from airflow_provider_zoho_invoice.emulator.process import emulator_process
+
+    with emulator_process("--items", "7", "--authtoken", "cli-token", "--apikey", "cli-key") as (
+        url,
+        process,
+    ):
         form = {"authtoken": "cli-token", "apikey": "cli-key", "scope": "invoiceapi"}
-        body = requests.post(
-            f"http://127.0.0.1:{port_file.read_text()}/api/items/", data=form, timeout=10
-        ).content
-        assert b'Total="7"' in body
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=30)
+        assert b'Total="7"' in requests.post(f"{url}/api/items/", data=form, timeout=10).content
     assert process.returncode == 0
-    assert "Zoho Invoice emulator: http://127.0.0.1:" in output
+    assert process.stdout is not None
+    assert f"Zoho Invoice emulator: {url} (7 items)" in process.stdout.read()
 
 
 def test_command_line_refuses_unknown_fault():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,7 @@ from airflow_provider_zoho_invoice.operators.zoho_invoice import (
     ZohoInvoiceListItemsOperator,
     ZohoInvoiceValidateTokenOperator,
 )
-from tests.conftest import task_states, xcom_value
-
-
-def dag_source(dag_id: str, body: str) -> str:
-    return textwrap.dedent(
-        f"""
-        from datetime import datetime
-        from airflow.sdk import DAG, task
-        from airflow_provider_zoho_invoice.operators.zoho_invoice import (
-            ZohoInvoiceListItemsOperator, ZohoInvoiceValidateTokenOperator,
-        )
-
-        with DAG(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-        """
-    ) + textwrap.indent(textwrap.dedent(body), "    ")
+from tests.conftest import dag_source, task_states, xcom_value
 
 
 class TestParseTimeValidation:

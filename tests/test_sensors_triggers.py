@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import textwrap
 import threading
 import time
 
@@ -17,25 +16,11 @@ from airflow_provider_zoho_invoice.triggers.zoho_invoice import (
     ZohoInvoiceItemTrigger,
     ZohoInvoiceTokenTrigger,
 )
-from tests.conftest import task_states, xcom_value
+from tests.conftest import dag_source, task_states, xcom_value
 
 NEW_ITEM = EmulatedItem(
     "9000000000001", "Seasonal Gift Box", "Added while a sensor waits", "49.90", "PST", "8"
 )
-
-
-def sensor_dag(dag_id: str, body: str) -> str:
-    return textwrap.dedent(
-        f"""
-        from datetime import datetime
-        from airflow.sdk import DAG
-        from airflow_provider_zoho_invoice.sensors.zoho_invoice import (
-            ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor,
-        )
-
-        with DAG(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-        """
-    ) + textwrap.indent(textwrap.dedent(body), "    ")
 
 
 def add_later(emulator, delay: float) -> threading.Timer:
@@ -50,7 +35,7 @@ def test_token_sensor_waits_for_a_new_api_key(run_dag, make_emulator, use_emulat
     use_emulator(emulator, apikey="new-key")
     extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
     body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=60, {extra})'
-    dag_run = run_dag(sensor_dag(f"token_{mode}", body), f"token_{mode}")
+    dag_run = run_dag(dag_source(f"token_{mode}", body), f"token_{mode}")
     assert task_states(dag_run) == {"wait": "success"}
     assert emulator.requests["items"] >= 2  # rejected at first, accepted later
     if mode == "deferrable":
@@ -69,7 +54,7 @@ def test_item_sensor_by_id_and_by_name(run_dag, make_emulator, use_emulator, mod
     """
     timer = add_later(emulator, 1.0)
     try:
-        dag_run = run_dag(sensor_dag(f"item_{mode}", body), f"item_{mode}")
+        dag_run = run_dag(dag_source(f"item_{mode}", body), f"item_{mode}")
     finally:
         timer.cancel()
     assert task_states(dag_run) == {"by_id": "success", "by_name": "success"}
@@ -82,7 +67,7 @@ def test_sensor_fails_at_once_on_what_waiting_cannot_fix(run_dag, make_emulator,
     use_emulator(emulator, scope="wrongapi")
     body = 'ZohoInvoiceItemSensor(task_id="wait", item_id="123", poke_interval=5, timeout=600, mode="poke")'
     started = time.monotonic()
-    dag_run = run_dag(sensor_dag("unfixable", body), "unfixable")
+    dag_run = run_dag(dag_source("unfixable", body), "unfixable")
     assert task_states(dag_run) == {"wait": "failed"}
     assert emulator.requests["item"] == 1
     assert time.monotonic() - started < 60
@@ -93,7 +78,7 @@ def test_sensor_times_out(run_dag, make_emulator, use_emulator):
     emulator = make_emulator(items=3)
     use_emulator(emulator)
     body = 'ZohoInvoiceItemSensor(task_id="wait", name="Never There", poke_interval=0.2, timeout=1, deferrable=True)'
-    dag_run = run_dag(sensor_dag("times_out", body), "times_out")
+    dag_run = run_dag(dag_source("times_out", body), "times_out")
     assert task_states(dag_run) == {"wait": "failed"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,30 +106,36 @@ def check_url(raw: Any, *, field: str, conn_id: str) -> str:
 
 
 def _number(
-    raw: Any,
-    *,
-    field: str,
-    conn_id: str,
-    default: float,
-    minimum: float,
-    integer: bool = False,
-    allow_zero: bool = True,
+    extras: dict[str, Any], field: str, conn_id: str, *, default: float, positive: bool = False
 ) -> float:
+    """A non-negative (or, with ``positive``, strictly positive) number from the extras."""
+    raw = extras.get(field)
     if raw is None or raw == "":
         return default
-    kind = "a whole number" if integer else "a number"
     where = f"Connection '{conn_id}' extra '{field}'"
     if isinstance(raw, bool):
-        raise ZohoInvoiceConfigError(f"{where} must be {kind}, not true/false")
+        raise ZohoInvoiceConfigError(f"{where} must be a number, not true/false")
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise ZohoInvoiceConfigError(f"{where} must be {kind} (got a {type(raw).__name__})") from None
-    if integer and not value.is_integer():
-        raise ZohoInvoiceConfigError(f"{where} must be {kind}")
-    if value < minimum or (not allow_zero and value == 0) or value != value or value == float("inf"):
-        bound = f"greater than {minimum:g}" if not allow_zero else f"at least {minimum:g}"
-        raise ZohoInvoiceConfigError(f"{where} must be {bound}")
+        raise ZohoInvoiceConfigError(f"{where} must be a number (got a {type(raw).__name__})") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ZohoInvoiceConfigError(f"{where} must be {'greater than 0' if positive else 'at least 0'}")
+    return value
+
+
+def _whole_number(extras: dict[str, Any], field: str, conn_id: str, *, default: int) -> int:
+    raw = extras.get(field)
+    if raw is None or raw == "":
+        return default
+    where = f"Connection '{conn_id}' extra '{field}'"
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, bool) or not str(raw).strip().lstrip("-").isdigit():
+        raise ZohoInvoiceConfigError(f"{where} must be a whole number (got {type(raw).__name__} value)")
+    value = int(str(raw).strip())
+    if value < 0:
+        raise ZohoInvoiceConfigError(f"{where} must be at least 0")
     return value
 
 
@@ -193,21 +200,9 @@ def config_from_connection(
     if not isinstance(scope, str):
         raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'scope' must be a string")
 
-    read_timeout = _number(
-        merged.get("timeout"),
-        field="timeout",
-        conn_id=conn_id,
-        default=DEFAULT_TIMEOUT,
-        minimum=0,
-        allow_zero=False,
-    )
+    read_timeout = _number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
     connect_timeout = _number(
-        merged.get("connect_timeout"),
-        field="connect_timeout",
-        conn_id=conn_id,
-        default=min(read_timeout, MAX_CONNECT_TIMEOUT),
-        minimum=0,
-        allow_zero=False,
+        merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
     )
     return ZohoInvoiceConnectionConfig(
         base_url=check_url(host or DEFAULT_BASE_URL, field="host", conn_id=conn_id),
@@ -219,28 +214,10 @@ def config_from_connection(
         scope=scope,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        max_retries=int(
-            _number(
-                merged.get("max_retries"),
-                field="max_retries",
-                conn_id=conn_id,
-                default=DEFAULT_MAX_RETRIES,
-                minimum=0,
-                integer=True,
-            )
+        max_retries=_whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
+        requests_per_minute=_whole_number(
+            merged, "requests_per_minute", conn_id, default=DEFAULT_REQUESTS_PER_MINUTE
         ),
-        requests_per_minute=int(
-            _number(
-                merged.get("requests_per_minute"),
-                field="requests_per_minute",
-                conn_id=conn_id,
-                default=DEFAULT_REQUESTS_PER_MINUTE,
-                minimum=0,
-                integer=True,
-            )
-        ),
-        backoff=_number(
-            merged.get("backoff"), field="backoff", conn_id=conn_id, default=DEFAULT_BACKOFF, minimum=0
-        ),
+        backoff=_number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
         verify=_verify(merged.get("verify"), conn_id),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import textwrap
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from airflow_provider_zoho_invoice.emulator import FAULT_KINDS, Account, FaultPlan
 from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-from tests.conftest import task_states
+from tests.conftest import dag_source, task_states
 
 AUTHTOKEN = "LEAKTEST-authtoken-3f9a1c"
 APIKEY = "LEAKTEST-apikey-77be20"
@@ -154,26 +153,17 @@ def test_no_secret_reaches_xcom_rendered_fields_or_task_logs(
     use_emulator(emulator, password=AUTHTOKEN, apikey=APIKEY)
     use_emulator(emulator, conn_id="rejected", password=WRONG_TOKEN, apikey=APIKEY)
     use_emulator(emulator, conn_id="pending", password=AUTHTOKEN, apikey=WRONG_KEY)
-    source = textwrap.dedent(
-        f"""
-        from datetime import datetime
-        from airflow.sdk import DAG
-        from airflow_provider_zoho_invoice.operators.zoho_invoice import (
-            ZohoInvoiceListItemsOperator, ZohoInvoiceValidateTokenOperator,
-        )
-        from airflow_provider_zoho_invoice.sensors.zoho_invoice import ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor
-
-        with DAG(dag_id="leaks", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
-            ZohoInvoiceListItemsOperator(task_id="to_xcom", max_items=5)
-            ZohoInvoiceListItemsOperator(task_id="to_file", output_path="{tmp_path}/items.jsonl")
-            ZohoInvoiceValidateTokenOperator(task_id="good")
-            ZohoInvoiceValidateTokenOperator(task_id="rejected", zoho_invoice_conn_id="rejected")
-            ZohoInvoiceListItemsOperator(task_id="rejected_list", zoho_invoice_conn_id="rejected")
-            ZohoInvoiceTokenSensor(task_id="pending", zoho_invoice_conn_id="pending", poke_interval=0.2,
-                                   timeout=30, deferrable=True)
-            ZohoInvoiceItemSensor(task_id="item", item_id="4000000002003", poke_interval=0.2, timeout=30)
-        """
-    )
+    body = f"""
+        ZohoInvoiceListItemsOperator(task_id="to_xcom", max_items=5)
+        ZohoInvoiceListItemsOperator(task_id="to_file", output_path="{tmp_path}/items.jsonl")
+        ZohoInvoiceValidateTokenOperator(task_id="good")
+        ZohoInvoiceValidateTokenOperator(task_id="rejected", zoho_invoice_conn_id="rejected")
+        ZohoInvoiceListItemsOperator(task_id="rejected_list", zoho_invoice_conn_id="rejected")
+        ZohoInvoiceTokenSensor(task_id="pending", zoho_invoice_conn_id="pending", poke_interval=0.2,
+                               timeout=30, deferrable=True)
+        ZohoInvoiceItemSensor(task_id="item", item_id="4000000002003", poke_interval=0.2, timeout=30)
+    """
+    source = dag_source("leaks", body)
     dag_run = run_dag(source, "leaks")
     states = task_states(dag_run)
     assert states == {
