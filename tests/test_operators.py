@@ -162,3 +162,23 @@ def test_emit_asset_records_an_asset_event_with_the_count(run_dag, make_emulator
             .all()
         )
         assert [event.extra for event in events] == [{"count": 12, "format": "jsonl"}]
+
+
+def test_rerun_replaces_the_file_and_a_failed_run_keeps_the_previous_one(
+    make_emulator, use_emulator, tmp_path
+):
+    target = tmp_path / "items.jsonl"
+    target.write_text("previous complete output\n")
+    emulator = make_emulator(items=300, seed=8, faults=FaultPlan(sequence=["ok", "truncate"]))
+    use_emulator(emulator)
+    operator = ZohoInvoiceListItemsOperator(
+        task_id="list", per_page=100, concurrency=1, output_path=str(target)
+    )
+    with pytest.raises(Exception, match="not well-formed XML"):
+        operator.execute({})
+    assert target.read_text() == "previous complete output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["items.jsonl"]
+    assert operator.execute({})["count"] == 300
+    assert [json.loads(line) for line in target.read_text().splitlines()] == [
+        item.as_row() for item in emulator.catalogue.items()
+    ]

@@ -319,7 +319,8 @@ class ZohoInvoiceEmulator:
         if fault is not None and fault not in ("reset", "truncate"):
             return await self._fault_response(fault)
         params = await self._params(request)
-        response = (authenticate and self._authenticate(params)) or respond(params)
+        refusal = self._authenticate(params) if authenticate else None
+        response = refusal if refusal is not None else respond(params)
         if fault == "reset":
             return _ResetMidBody(response.body, media_type=response.media_type)
         if fault == "truncate":

@@ -118,25 +118,22 @@ class _SeenItems:
         self._recent.append(set())
 
     def add_if_new(self, item_id: str) -> bool:
+        key = int(item_id) if item_id.isdigit() and len(item_id) < 20 else None
         if self._lookup is not None:
-            if self._key(item_id) in self._lookup or item_id in self._other:
+            if (key is not None and key in self._lookup) or item_id in self._other:
                 return False
         else:
             for page in self._recent:
                 if item_id in page:
                     return False
         self._recent[-1].add(item_id)
-        if item_id.isdigit() and int(item_id) < 2**64:
-            self._numeric.append(int(item_id))
-            if self._lookup is not None:
-                self._lookup.add(int(item_id))
-        else:
+        if key is None:
             self._other.add(item_id)
+        else:
+            self._numeric.append(key)
+            if self._lookup is not None:
+                self._lookup.add(key)
         return True
-
-    @staticmethod
-    def _key(item_id: str) -> int | None:
-        return int(item_id) if item_id.isdigit() and int(item_id) < 2**64 else None
 
     def full_lookup(self) -> None:
         """Switch to exact membership over everything emitted (used only after the catalogue changed)."""
