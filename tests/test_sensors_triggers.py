@@ -199,3 +199,30 @@ class TestTriggers:
         assert events == [{"status": "success", "result": {"valid": True}}]
         # a blocking HTTP call on the loop would stall the heartbeat for the whole second of latency
         assert longest_gap < 0.5
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "text"),
+    [
+        (
+            {"status": "error", "message": "Zoho Invoice error 16: Invalid Scope Passed"},
+            "AirflowFailException",
+            "Invalid Scope Passed",
+        ),
+        ({"status": "timeout", "message": "deadline passed"}, "AirflowSensorTimeout", "timed out after 5"),
+        (None, "AirflowFailException", "no details"),
+    ],
+)
+def test_resumed_sensor_fails_clearly_on_a_bad_event(event, error, text):
+    sensor = ZohoInvoiceItemSensor(task_id="s", item_id="1", timeout=5, deferrable=True)
+    with pytest.raises(Exception, match=text) as caught:
+        sensor.execute_complete(context={}, event=event)
+    assert type(caught.value).__name__ == error
+
+
+def test_resumed_sensor_returns_the_item():
+    sensor = ZohoInvoiceItemSensor(task_id="s", item_id="1", deferrable=True)
+    assert (
+        sensor.execute_complete(context={}, event={"status": "success", "result": NEW_ITEM.as_row()})
+        == NEW_ITEM.as_row()
+    )
