@@ -10,7 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    pass
+    from airflow.sdk import (
+        Asset,
+        BaseHook,
+        BaseOperator,
+        BaseSensorOperator,
+        Connection,
+        Context,
+        ObjectStoragePath,
+        PokeReturnValue,
+        conf,
+    )
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+    from airflow.sdk.log import mask_secret
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 # name -> candidate modules, newest Airflow first.
 _LOCATIONS: dict[str, tuple[str, ...]] = {
@@ -30,7 +43,35 @@ _LOCATIONS: dict[str, tuple[str, ...]] = {
     "TriggerEvent": ("airflow.triggers.base",),
 }
 
-__all__ = sorted(_LOCATIONS)
+__all__ = [
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "Asset",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Connection",
+    "Context",
+    "ObjectStoragePath",
+    "PokeReturnValue",
+    "TriggerEvent",
+    "aget_connection",
+    "conf",
+    "mask_secret",
+]
+
+
+async def aget_connection(conn_id: str) -> Connection:
+    """Fetch a connection without blocking the event loop (the triggerer's)."""
+    base_hook: Any = __getattr__("BaseHook")
+    if hasattr(base_hook, "aget_connection"):  # Airflow 3.1+
+        connection: Connection = await base_hook.aget_connection(conn_id)
+        return connection
+    from asgiref.sync import sync_to_async  # Airflow 3.0's way, which its triggerer supports
+
+    fetched: Connection = await sync_to_async(base_hook.get_connection)(conn_id)
+    return fetched
 
 
 def __getattr__(name: str) -> Any:

@@ -115,7 +115,10 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
     """Run a DAG file through Airflow's own ``dag.test()``; the file is copied into the dags folder."""
 
     def run(source: Path | str, dag_id: str, *, file_name: str | None = None, **test_kwargs: Any) -> Any:
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 3.0
+            from airflow.models.dagbag import DagBag
 
         target = DAGS_FOLDER / (file_name or (source.name if isinstance(source, Path) else f"{dag_id}.py"))
         if isinstance(source, Path):

@@ -49,7 +49,10 @@ class TestParseTimeValidation:
         assert "zoho_invoice_conn_id" in ZohoInvoiceValidateTokenOperator.template_fields
 
     def test_a_dag_file_with_a_bad_argument_fails_to_import_with_the_reason(self, tmp_path: Path):
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 3.0
+            from airflow.models.dagbag import DagBag
 
         path = tmp_path / "bad_dag.py"
         path.write_text(dag_source("bad", 'ZohoInvoiceListItemsOperator(task_id="list", per_page=0)'))

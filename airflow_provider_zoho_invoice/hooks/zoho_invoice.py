@@ -140,7 +140,7 @@ class _SeenItems:
         self._lookup = set(self._numeric)
 
 
-class ZohoInvoiceHook(BaseHook):  # type: ignore[misc]
+class ZohoInvoiceHook(BaseHook):
     """Talk to Zoho Invoice with the credentials of a ``zoho_invoice`` connection.
 
     Nothing is looked up or sent until the first call, because hooks are built at

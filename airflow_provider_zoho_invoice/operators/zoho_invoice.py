@@ -42,7 +42,7 @@ def _fail_on_auth(conn_id: str, exc: ZohoInvoiceAuthError | ZohoInvoiceConfigErr
     return AirflowFailException(f"Zoho Invoice connection '{conn_id}': {exc}")
 
 
-class ZohoInvoiceListItemsOperator(BaseOperator):  # type: ignore[misc]
+class ZohoInvoiceListItemsOperator(BaseOperator):
     """List the Zoho Invoice item catalogue and hand it to the next task.
 
     Without ``output_path`` the items come back through XCom as a list of dicts
@@ -148,7 +148,7 @@ class ZohoInvoiceListItemsOperator(BaseOperator):  # type: ignore[misc]
                 continue
 
 
-class ZohoInvoiceValidateTokenOperator(BaseOperator):  # type: ignore[misc]
+class ZohoInvoiceValidateTokenOperator(BaseOperator):
     """Succeed if Zoho Invoice accepts the connection's authtoken and API key; fail fast if not.
 
     A rejected credential fails the task without retries and says which credential

@@ -48,7 +48,7 @@ def find_item(hook: ZohoInvoiceHook, *, item_id: str | None, name: str | None) -
     return None
 
 
-class _ZohoInvoiceSensor(BaseSensorOperator):  # type: ignore[misc]
+class _ZohoInvoiceSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("zoho_invoice_conn_id",)
     ui_color = "#f3e8d2"
 

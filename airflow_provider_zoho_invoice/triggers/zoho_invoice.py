@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 _MODULE = __name__
 
 
-class _ZohoInvoicePollTrigger(BaseTrigger):  # type: ignore[misc]
+class _ZohoInvoicePollTrigger(BaseTrigger):
     """Poll until :meth:`check` finds what it waits for, an unfixable error, or the deadline."""
 
     def __init__(self, *, zoho_invoice_conn_id: str, poke_interval: float, end_time: float) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger.__init__ has no annotations
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
         self.poke_interval = float(poke_interval)
         self.end_time = float(end_time)
@@ -45,9 +45,10 @@ class _ZohoInvoicePollTrigger(BaseTrigger):  # type: ignore[misc]
         return f"{_MODULE}.{type(self).__name__}", self._kwargs()
 
     async def _hook(self) -> ZohoInvoiceHook:
+        from airflow_provider_zoho_invoice.compat import aget_connection
         from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
 
-        connection = await ZohoInvoiceHook.aget_connection(self.zoho_invoice_conn_id)
+        connection = await aget_connection(self.zoho_invoice_conn_id)
         return ZohoInvoiceHook(self.zoho_invoice_conn_id, connection=connection)
 
     def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
