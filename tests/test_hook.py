@@ -406,3 +406,21 @@ def test_proxy_environment_is_honoured(make_emulator, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "localhost")
     with pytest.raises(ZohoInvoiceConnectionError):
         ZohoInvoiceHook().get_page(1)
+
+
+@pytest.mark.parametrize("concurrency", [2, 8, 16])
+def test_concurrent_listing_keeps_catalogue_order_and_reuses_connections(zoho_conn, concurrency):
+    hook = ZohoInvoiceHook()
+    items = list(hook.list_items(per_page=20, concurrency=concurrency))
+    assert rows(items) == expected_rows(zoho_conn)
+    assert zoho_conn.requests["items"] == 23  # 450 items, 20 a page
+    assert zoho_conn.connections_opened <= concurrency + 1  # the pool grows to the workers, no further
+
+
+def test_stopping_early_cancels_prefetched_pages(zoho_conn):
+    hook = ZohoInvoiceHook()
+    iterator = hook.list_items(per_page=10, concurrency=4)
+    first = [next(iterator) for _ in range(15)]
+    iterator.close()  # the consumer stops: queued pages are cancelled, workers shut down
+    assert rows(first) == expected_rows(zoho_conn)[:15]
+    assert zoho_conn.requests["items"] <= 1 + 2 * 4 + 1
