@@ -75,7 +75,3 @@ class PageContext:
     per_page: int
     total: int
     total_pages: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.page < self.total_pages

@@ -136,3 +136,16 @@ def test_command_line_refuses_unknown_fault():
         check=False,
     )
     assert result.returncode == 2 and "unknown fault kind" in result.stderr
+
+
+def test_connection_json_points_the_hook_at_the_emulator(emulator, monkeypatch):
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", emulator.connection_json(max_retries=0))
+    hook = ZohoInvoiceHook()
+    assert hook.validate_token()
+    assert (hook.config.base_url, hook.config.accounts_url, hook.config.max_retries) == (
+        emulator.url,
+        emulator.url,
+        0,
+    )

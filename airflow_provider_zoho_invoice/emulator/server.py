@@ -155,6 +155,8 @@ class ZohoInvoiceEmulator:
         self.catalogue = catalogue if catalogue is not None else Catalogue(items, seed=seed)
         self.authtokens = set(authtokens)
         self.apikeys = set(apikeys)
+        self.authtoken = next(iter(authtokens), "")  # the ones connection_json() hands out
+        self.apikey = next(iter(apikeys), "")
         self._pending_apikeys = dict(pending_apikeys or {})
         self._apikey_first_seen: dict[str, float] = {}
         self.accounts = accounts if accounts is not None else {DEFAULT_EMAIL: Account(DEFAULT_PASSWORD)}
@@ -422,15 +424,15 @@ class ZohoInvoiceEmulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def connection_uri_json(self, conn_type: str = "zoho_invoice", **extra: Any) -> str:
-        """The ``AIRFLOW_CONN_*`` JSON that points the provider at this emulator."""
+    def connection_json(self, **extra: Any) -> str:
+        """The ``AIRFLOW_CONN_*`` value (JSON) that points the provider at this emulator."""
         import json
 
         return json.dumps(
             {
-                "conn_type": conn_type,
+                "conn_type": "zoho_invoice",
                 "host": self.url,
-                "password": next(iter(self.authtokens)),
-                "extra": {"apikey": next(iter(self.apikeys)), "accounts_url": self.url, **extra},
+                "password": self.authtoken,
+                "extra": {"apikey": self.apikey, "accounts_url": self.url, **extra},
             }
         )

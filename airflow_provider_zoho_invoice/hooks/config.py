@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,6 +151,11 @@ def _verify(raw: Any, conn_id: str) -> bool | str:
             return True
         if lowered in ("false", "0", "no"):
             return False
+        if not os.path.exists(raw):
+            raise ZohoInvoiceConfigError(
+                f"Connection '{conn_id}' extra 'verify' names a CA bundle that does not exist; "
+                "give the path of a PEM file or directory, or true/false"
+            )
         return raw  # a CA bundle path, as requests accepts
     raise ZohoInvoiceConfigError(
         f"Connection '{conn_id}' extra 'verify' must be true, false or a path to a CA bundle"

@@ -27,6 +27,7 @@ BAD_CONNECTIONS = [
     ({"extra": {"apikey": "k", "requests_per_minute": 1.5}}, "'requests_per_minute' must be a whole number"),
     ({"extra": {"apikey": "k", "backoff": -2}}, "'backoff' must be at least 0"),
     ({"extra": {"apikey": "k", "verify": 7}}, "'verify' must be true, false or a path"),
+    ({"extra": {"apikey": "k", "verify": "/no/such/ca-bundle.pem"}}, "CA bundle that does not exist"),
     ({"extra": {"apikey": ["k"]}}, "'apikey' must be a string"),
     ({"extra": {"apikey": "k", "scope": 5}}, "'scope' must be a string"),
     ({"host": "ftp://invoice.zoho.com"}, "must start with https://"),
