@@ -10,7 +10,8 @@ DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 DEFAULT_SCOPE = "invoiceapi"
 MAX_PER_PAGE = 200
 
-# status="0" codes
+# status="0" codes. 14 and 1002 are Zoho's published ones; the others are the emulator's choice
+# for failures Zoho's documentation does not number.
 CODE_INVALID_TICKET = 14  # the authtoken is unknown or revoked
 CODE_INVALID_APIKEY = 15  # the API key is unknown or not yet active
 CODE_INVALID_SCOPE = 16  # scope missing or not ``invoiceapi``
