@@ -196,3 +196,17 @@ def test_no_secret_reaches_xcom_rendered_fields_or_task_logs(
     for secret in SECRETS:
         for text in (*xcoms, *rendered, out, err):
             assert secret not in text
+
+
+def test_run_time_secrets_are_registered_with_airflows_masker(make_emulator, use_emulator):
+    """Inside a task, Airflow's masker then hides them from any log line, whoever writes it."""
+    from airflow.sdk.log import redact
+
+    accounts = {"owner@example.com": Account(PASSWORD)}
+    emulator = make_emulator(items=1, authtokens=[AUTHTOKEN], apikeys=[APIKEY], accounts=accounts)
+    use_emulator(emulator, password=AUTHTOKEN, apikey=APIKEY)
+    hook = ZohoInvoiceHook()
+    assert hook.validate_token()
+    token = hook.generate_authtoken("owner@example.com", PASSWORD)
+    for secret in (AUTHTOKEN, APIKEY, token):
+        assert redact(f"value: {secret}") == "value: ***"
