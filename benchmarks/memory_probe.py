@@ -22,7 +22,7 @@ def main() -> None:
         result = operator.execute({})
         lines = sum(1 for _ in output.open("rb"))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"count": min(result["count"], lines), "peak_rss_mb": peak_kib / 1024}))
+    print(json.dumps({"count": result["count"], "lines": lines, "peak_rss_mb": peak_kib / 1024}))
 
 
 if __name__ == "__main__":

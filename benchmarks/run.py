@@ -53,14 +53,9 @@ def emulator(items: int, latency: float = 0.0) -> Iterator[str]:
 
 
 def connection_env(url: str, **extra: object) -> str:
-    return json.dumps(
-        {
-            "conn_type": "zoho_invoice",
-            "host": url,
-            "password": AUTHTOKEN,
-            "extra": {"apikey": APIKEY, **extra},
-        }
-    )
+    from airflow_provider_zoho_invoice.emulator import connection_json
+
+    return connection_json(url, authtoken=AUTHTOKEN, apikey=APIKEY, **extra)
 
 
 def baseline_listing(url: str) -> int:
@@ -164,8 +159,8 @@ def memory(small: int, large: int, repeats: int) -> list[Row]:
                     timeout=3600,
                 )
                 probe = json.loads(result.stdout.strip().splitlines()[-1])
-                if probe["count"] != n:
-                    raise AssertionError(f"the operator wrote {probe['count']} items, expected {n}")
+                if probe["count"] != n or probe["lines"] != n:
+                    raise AssertionError(f"the operator wrote {probe}, expected {n} items and lines")
                 row.values.append(probe["peak_rss_mb"])
             ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
     return [*rows.values(), ratio]

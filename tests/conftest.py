@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -51,6 +50,7 @@ from airflow_provider_zoho_invoice.emulator import (  # noqa: E402
     DEFAULT_AUTHTOKEN,
     ZohoInvoiceEmulator,
 )
+from airflow_provider_zoho_invoice.emulator import connection_json as emulator_connection_json  # noqa: E402
 
 AUTHTOKEN = DEFAULT_AUTHTOKEN
 APIKEY = DEFAULT_APIKEY
@@ -60,12 +60,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
-def connection_json(url: str, *, password: str | None = AUTHTOKEN, **extra: Any) -> str:
-    extras = {"apikey": APIKEY, "accounts_url": url, "backoff": 0.01, **extra}
-    conn: dict[str, Any] = {"conn_type": "zoho_invoice", "host": url, "extra": extras}
-    if password is not None:
-        conn["password"] = password
-    return json.dumps(conn)
+def connection_json(url: str, *, password: str | None = AUTHTOKEN, apikey: str = APIKEY, **extra: Any) -> str:
+    """The emulator's connection JSON with a short retry backoff, so fault tests stay fast."""
+    return emulator_connection_json(url, authtoken=password, apikey=apikey, **{"backoff": 0.01, **extra})
 
 
 @pytest.fixture

@@ -424,3 +424,14 @@ def test_stopping_early_cancels_prefetched_pages(zoho_conn):
     iterator.close()  # the consumer stops: queued pages are cancelled, workers shut down
     assert rows(first) == expected_rows(zoho_conn)[:15]
     assert zoho_conn.requests["items"] <= 1 + 2 * 4 + 1
+
+
+def test_find_item_by_id_or_exact_name(zoho_conn):
+    hook = ZohoInvoiceHook()
+    wanted = zoho_conn.catalogue.items()[321]
+    assert hook.find_item(item_id=wanted.item_id).to_dict() == wanted.as_row()
+    assert hook.find_item(name=wanted.name).to_dict() == wanted.as_row()
+    assert hook.find_item(item_id="4000000002001") is None
+    assert hook.find_item(name=wanted.name.lower()) is None
+    with pytest.raises(ValueError, match="exactly one of item_id or name"):
+        hook.find_item(item_id="1", name="x")

@@ -9,6 +9,7 @@ from airflow_provider_zoho_invoice.emulator.server import (
     DEFAULT_PASSWORD,
     Account,
     ZohoInvoiceEmulator,
+    connection_json,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "EmulatedItem",
     "FaultPlan",
     "ZohoInvoiceEmulator",
+    "connection_json",
     "generate_item",
 ]

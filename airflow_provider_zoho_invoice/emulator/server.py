@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import socket
 import threading
@@ -426,13 +427,21 @@ class ZohoInvoiceEmulator:
 
     def connection_json(self, **extra: Any) -> str:
         """The ``AIRFLOW_CONN_*`` value (JSON) that points the provider at this emulator."""
-        import json
+        return connection_json(self.url, authtoken=self.authtoken, apikey=self.apikey, **extra)
 
-        return json.dumps(
-            {
-                "conn_type": "zoho_invoice",
-                "host": self.url,
-                "password": self.authtoken,
-                "extra": {"apikey": self.apikey, "accounts_url": self.url, **extra},
-            }
-        )
+
+def connection_json(
+    url: str, *, authtoken: str | None = DEFAULT_AUTHTOKEN, apikey: str = DEFAULT_APIKEY, **extra: Any
+) -> str:
+    """A ``zoho_invoice`` connection as ``AIRFLOW_CONN_*`` JSON for an emulator at ``url``.
+
+    ``authtoken=None`` leaves the password out, as for a connection used only to create a token.
+    """
+    connection: dict[str, Any] = {
+        "conn_type": "zoho_invoice",
+        "host": url,
+        "extra": {"apikey": apikey, "accounts_url": url, **extra},
+    }
+    if authtoken is not None:
+        connection["password"] = authtoken
+    return json.dumps(connection)

@@ -31,6 +31,7 @@ from airflow_provider_zoho_invoice._validation import (
 )
 from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceConnectionError,
     ZohoInvoiceError,
@@ -49,7 +50,12 @@ from airflow_provider_zoho_invoice.parsing import (
     parse_properties,
     parse_single_item,
 )
-from airflow_provider_zoho_invoice.protocol import AUTHTOKEN_PATH, ITEMS_PATH, MAX_PER_PAGE
+from airflow_provider_zoho_invoice.protocol import (
+    AUTHTOKEN_PATH,
+    CODE_ITEM_NOT_FOUND,
+    ITEMS_PATH,
+    MAX_PER_PAGE,
+)
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
 
 if TYPE_CHECKING:
@@ -467,6 +473,22 @@ class ZohoInvoiceHook(BaseHook):
         path = f"{ITEMS_PATH}{quote(item_id)}"
         status, body = self._api_post(path)
         return parse_single_item(body, path=path, status_code=status, secrets=self.config.secrets)
+
+    def find_item(self, *, item_id: str | None = None, name: str | None = None) -> ZohoInvoiceItem | None:
+        """The item with this ID, or the first with exactly this name; None if there is none (yet).
+
+        By name, the catalogue is read page by page until a match, as the API cannot filter.
+        """
+        if bool(item_id) == bool(name):
+            raise ValueError("find_item needs exactly one of item_id or name")
+        if item_id:
+            try:
+                return self.get_item(item_id)
+            except ZohoInvoiceAPIError as exc:
+                if exc.code == CODE_ITEM_NOT_FOUND:
+                    return None
+                raise
+        return next((item for item in self.list_items() if item.name == name), None)
 
     def validate_token(self) -> bool:
         """True if Zoho accepts the authtoken and API key, False if it rejects them; other failures raise."""

@@ -19,6 +19,7 @@ from airflow_provider_zoho_invoice._validation import (
 )
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseOperator
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError, ZohoInvoiceConfigError
+from airflow_provider_zoho_invoice.hooks import hook_for
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Context
@@ -29,12 +30,6 @@ MAX_XCOM_ITEMS = 1000
 
 DEFAULT_CONCURRENCY = 4
 """Pages fetched at once by default: most of the gain of eight workers, half the burst on Zoho's limit."""
-
-
-def _hook(conn_id: str) -> ZohoInvoiceHook:
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-
-    return ZohoInvoiceHook(zoho_invoice_conn_id=conn_id)
 
 
 def _fail_on_auth(conn_id: str, exc: ZohoInvoiceAuthError | ZohoInvoiceConfigError) -> AirflowFailException:
@@ -101,7 +96,7 @@ class ZohoInvoiceListItemsOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> ZohoInvoiceHook:
-        return _hook(self.zoho_invoice_conn_id)
+        return hook_for(self.zoho_invoice_conn_id)
 
     def execute(self, context: Context) -> Any:
         per_page = check_per_page(self.per_page, rendered=True)
@@ -164,7 +159,7 @@ class ZohoInvoiceValidateTokenOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> ZohoInvoiceHook:
-        return _hook(self.zoho_invoice_conn_id)
+        return hook_for(self.zoho_invoice_conn_id)
 
     def execute(self, context: Context) -> bool:
         try:

@@ -18,12 +18,11 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceConfigError,
     ZohoInvoiceError,
 )
-from airflow_provider_zoho_invoice.protocol import CODE_ITEM_NOT_FOUND
+from airflow_provider_zoho_invoice.hooks import hook_for
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Context
     from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-    from airflow_provider_zoho_invoice.models import ZohoInvoiceItem
     from airflow_provider_zoho_invoice.triggers.zoho_invoice import _ZohoInvoicePollTrigger
 
 
@@ -31,21 +30,6 @@ def _default_deferrable() -> bool:
     from airflow_provider_zoho_invoice.compat import conf
 
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
-
-
-def find_item(hook: ZohoInvoiceHook, *, item_id: str | None, name: str | None) -> ZohoInvoiceItem | None:
-    """The item with this ID, or the first with exactly this name; None if there is none (yet)."""
-    if item_id:
-        try:
-            return hook.get_item(item_id)
-        except ZohoInvoiceAPIError as exc:
-            if exc.code == CODE_ITEM_NOT_FOUND:
-                return None
-            raise
-    for item in hook.list_items():
-        if item.name == name:
-            return item
-    return None
 
 
 class _ZohoInvoiceSensor(BaseSensorOperator):
@@ -65,9 +49,7 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> ZohoInvoiceHook:
-        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-
-        return ZohoInvoiceHook(zoho_invoice_conn_id=self.zoho_invoice_conn_id)
+        return hook_for(self.zoho_invoice_conn_id)
 
     def _check(self) -> Any:
         """Blocking check: a truthy result means done. Raise on what waiting cannot fix."""
@@ -162,7 +144,7 @@ class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
         return PokeReturnValue(is_done=True, xcom_value=result)
 
     def _check(self) -> dict[str, Any] | None:
-        item = find_item(self.hook, item_id=self.item_id, name=self.name)
+        item = self.hook.find_item(item_id=self.item_id, name=self.name)
         if item is None:
             self.log.info("No Zoho Invoice item %s yet", self.item_id or repr(self.name))
             return None

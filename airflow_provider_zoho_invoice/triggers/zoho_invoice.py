@@ -113,7 +113,5 @@ class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
         return {**super()._kwargs(), "item_id": self.item_id, "name": self.name}
 
     def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
-        from airflow_provider_zoho_invoice.sensors.zoho_invoice import find_item
-
-        item = find_item(hook, item_id=self.item_id, name=self.name)
+        item = hook.find_item(item_id=self.item_id, name=self.name)
         return None if item is None else item.to_dict()
