@@ -58,3 +58,7 @@ class ZohoInvoiceResponseError(ZohoInvoiceError):
 
 class ZohoInvoiceConnectionError(ZohoInvoiceError):
     """The server could not be reached, or stopped answering, even after retries."""
+
+
+class ZohoInvoiceTLSError(ZohoInvoiceConnectionError):
+    """The TLS handshake failed (certificate, CA bundle): waiting or retrying cannot fix it."""

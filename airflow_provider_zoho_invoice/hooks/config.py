@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
 from airflow_provider_zoho_invoice.protocol import DEFAULT_ACCOUNTS_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE
+from airflow_provider_zoho_invoice.transport import TransportSettings
 
 CONN_TYPE = "zoho_invoice"
 DEFAULT_TIMEOUT = 30.0
@@ -46,6 +47,17 @@ class ZohoInvoiceConnectionConfig:
     def secrets(self) -> tuple[str | None, ...]:
         return (self.authtoken, self.apikey)
 
+    @property
+    def transport(self) -> TransportSettings:
+        return TransportSettings(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            requests_per_minute=self.requests_per_minute,
+            verify=self.verify,
+        )
+
     def require_credentials(self, conn_id: str) -> tuple[str, str]:
         if not self.authtoken:
             raise ZohoInvoiceConfigError(
@@ -69,8 +81,11 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
-def check_url(raw: Any, *, field: str, conn_id: str) -> str:
-    """A base URL with scheme, host and no query; plain HTTP only to this machine."""
+def check_url(raw: Any, *, field: str, conn_id: str, port: int | None = None) -> str:
+    """A base URL with scheme, host and no query; plain HTTP only to this machine.
+
+    ``port`` is the connection's Port field: it applies when the URL names no port itself.
+    """
     where = f"Connection '{conn_id}' field '{field}'"
     if not isinstance(raw, str) or not raw.strip():
         raise ZohoInvoiceConfigError(f"{where} must be a URL such as https://invoice.zoho.com")
@@ -82,6 +97,7 @@ def check_url(raw: Any, *, field: str, conn_id: str) -> str:
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)
+    connection_port = _port(port, where)
     try:
         port = parts.port
     except ValueError:
@@ -101,9 +117,19 @@ def check_url(raw: Any, *, field: str, conn_id: str) -> str:
             f"{where} uses plain http:// to a remote host, which would send credentials unencrypted; "
             "use https:// (http:// is allowed only for localhost, 127.0.0.1 and ::1)"
         )
+    if port is None and connection_port:
+        port = connection_port
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     netloc = host if port is None else f"{host}:{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _port(raw: Any, where: str) -> int | None:
+    if raw in (None, "", 0):
+        return None
+    if isinstance(raw, bool) or not str(raw).isdigit() or not 1 <= int(raw) <= 65535:
+        raise ZohoInvoiceConfigError(f"{where}: the connection's Port must be a number from 1 to 65535")
+    return int(raw)
 
 
 def _number(
@@ -162,8 +188,8 @@ def _verify(raw: Any, conn_id: str) -> bool | str:
     )
 
 
-def read_extras(raw_extra: Any, conn_id: str) -> dict[str, Any]:
-    """Extras as a dict, accepting both ``apikey`` and the older ``extra__zoho_invoice__apikey`` form."""
+def read_extras(raw_extra: Any, conn_id: str, conn_type: str = CONN_TYPE) -> dict[str, Any]:
+    """Extras as a dict, accepting both ``apikey`` and the older ``extra__<conn type>__apikey`` form."""
     if raw_extra is None or raw_extra == "":
         return {}
     if isinstance(raw_extra, str):
@@ -178,7 +204,7 @@ def read_extras(raw_extra: Any, conn_id: str) -> dict[str, Any]:
         raise ZohoInvoiceConfigError(
             f"Connection '{conn_id}' extra must be a JSON object, not a {type(raw_extra).__name__}"
         )
-    prefix = f"extra__{CONN_TYPE}__"
+    prefix = f"extra__{conn_type}__"
     extras: dict[str, Any] = {}
     for key, value in raw_extra.items():
         if key.startswith(prefix):
@@ -188,6 +214,23 @@ def read_extras(raw_extra: Any, conn_id: str) -> dict[str, Any]:
     return extras
 
 
+def transport_settings(merged: dict[str, Any], conn_id: str) -> TransportSettings:
+    """The transport extras both connection types share."""
+    read_timeout = _number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
+    return TransportSettings(
+        connect_timeout=_number(
+            merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
+        ),
+        read_timeout=read_timeout,
+        max_retries=_whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
+        backoff=_number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
+        requests_per_minute=_whole_number(
+            merged, "requests_per_minute", conn_id, default=DEFAULT_REQUESTS_PER_MINUTE
+        ),
+        verify=_verify(merged.get("verify"), conn_id),
+    )
+
+
 def config_from_connection(
     *,
     conn_id: str,
@@ -195,6 +238,7 @@ def config_from_connection(
     password: str | None,
     extra: Any,
     overrides: dict[str, Any],
+    port: int | None = None,
 ) -> ZohoInvoiceConnectionConfig:
     extras = read_extras(extra, conn_id)
     merged = {**extras, **{key: value for key, value in overrides.items() if value is not None}}
@@ -206,24 +250,19 @@ def config_from_connection(
     if not isinstance(scope, str):
         raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'scope' must be a string")
 
-    read_timeout = _number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
-    connect_timeout = _number(
-        merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
-    )
+    transport = transport_settings(merged, conn_id)
     return ZohoInvoiceConnectionConfig(
-        base_url=check_url(host or DEFAULT_BASE_URL, field="host", conn_id=conn_id),
+        base_url=check_url(host or DEFAULT_BASE_URL, field="host", conn_id=conn_id, port=port),
         accounts_url=check_url(
             merged.get("accounts_url") or DEFAULT_ACCOUNTS_URL, field="accounts_url", conn_id=conn_id
         ),
         authtoken=password or None,
         apikey=apikey or None,
         scope=scope,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_retries=_whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
-        requests_per_minute=_whole_number(
-            merged, "requests_per_minute", conn_id, default=DEFAULT_REQUESTS_PER_MINUTE
-        ),
-        backoff=_number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
-        verify=_verify(merged.get("verify"), conn_id),
+        connect_timeout=transport.connect_timeout,
+        read_timeout=transport.read_timeout,
+        max_retries=transport.max_retries,
+        requests_per_minute=transport.requests_per_minute,
+        backoff=transport.backoff,
+        verify=transport.verify,
     )

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import email.utils
 import math
-import os
-import random
-import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
-import tenacity
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
 
-from airflow_provider_zoho_invoice import __version__
 from airflow_provider_zoho_invoice._redact import redact, snippet
 from airflow_provider_zoho_invoice._validation import (
     check_concurrency,
@@ -33,7 +24,6 @@ from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
-    ZohoInvoiceConnectionError,
     ZohoInvoiceError,
     ZohoInvoiceResponseError,
 )
@@ -56,55 +46,16 @@ from airflow_provider_zoho_invoice.protocol import (
     ITEMS_PATH,
     MAX_PER_PAGE,
 )
-from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
+from airflow_provider_zoho_invoice.transport import Transport, mask_secrets
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Connection
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""Largest response body accepted; a full page of 200 items is about 70 KB."""
-
-MAX_RETRY_AFTER = 300.0
 MAX_REREADS = 3
 """Extra passes over a catalogue that changes while it is listed."""
-_BACKOFF_CAP = 60.0
-_SSL_ERRORS = (requests.exceptions.SSLError,)
-_TRANSIENT_ERRORS = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
 
-
-class _RetryableStatus(Exception):
-    """A 429 or 5xx answer; retried, then reported as ZohoInvoiceResponseError."""
-
-    def __init__(self, status: int, retry_after: float | None, body_snippet: str) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-        self.body_snippet = body_snippet
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, _SSL_ERRORS):
-        return False  # a certificate problem does not heal by retrying
-    return isinstance(exc, (_RetryableStatus, *_TRANSIENT_ERRORS))
+TEST_TIMEOUT = 10.0
+"""Connect and read timeout of ``test_connection``: the UI waits for it."""
 
 
 class _SeenItems:
@@ -184,8 +135,6 @@ class ZohoInvoiceHook(BaseHook):
             "backoff": backoff,
         }
         self._connection = connection
-        self._pool_size = 0
-        self._settings_by_origin: dict[str, tuple[dict[str, str], bool | str]] = {}
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -196,159 +145,43 @@ class ZohoInvoiceHook(BaseHook):
         config = config_from_connection(
             conn_id=self.zoho_invoice_conn_id,
             host=connection.host,
+            port=connection.port,
             password=connection.password,
             extra=connection.extra,
             overrides=self._overrides,
         )
-        _mask_secrets(config.authtoken, config.apikey)
+        mask_secrets(config.authtoken, config.apikey)
         return config
 
     @cached_property
+    def transport(self) -> Transport:
+        return Transport(self.config.transport, log=self.log, accept="application/xml, text/xml, text/plain")
+
+    @property
     def session(self) -> requests.Session:
-        session = requests.Session()
-        session.headers["User-Agent"] = (
-            f"airflow-provider-zoho-invoice/{__version__} python-requests/{requests.__version__}"
-        )
-        session.headers["Accept"] = "application/xml, text/xml, text/plain"
-        session.trust_env = False  # environment settings are resolved once, in _environment_settings
-        self._mount_pool(session, 10)
-        return session
-
-    def _environment_settings(self, url: str) -> tuple[dict[str, str], bool | str]:
-        """Proxies and CA bundle from the environment, read once per origin.
-
-        requests rescans os.environ on every call otherwise, about 15% of a page's client CPU.
-        """
-        origin = _origin(url)
-        cached = self._settings_by_origin.get(origin)
-        if cached is None:
-            verify = self.config.verify
-            if verify is True:
-                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            cached = (get_environ_proxies(url), verify)  # honours no_proxy, as requests would
-            self._settings_by_origin[origin] = cached
-        return cached
+        return self.transport.session
 
     def get_conn(self) -> requests.Session:
         return self.session
 
-    def _mount_pool(self, session: requests.Session, size: int) -> None:
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        self._pool_size = size
-
-    def _ensure_pool(self, workers: int) -> None:
-        session = self.session
-        if workers > self._pool_size:
-            self._mount_pool(session, workers)
-
-    @cached_property
-    def _rate_limiter(self) -> SlidingWindowRateLimiter | None:
-        limit = self.config.requests_per_minute
-        return SlidingWindowRateLimiter(limit) if limit > 0 else None
-
-    # -- transport ----------------------------------------------------------------------------
-
     def _post(
-        self, url: str, form: dict[str, Any], *, path: str, secrets: tuple[str | None, ...]
+        self,
+        url: str,
+        form: dict[str, Any],
+        *,
+        path: str,
+        secrets: tuple[str | None, ...],
+        **options: Any,
     ) -> tuple[int, bytes]:
         """POST a form (credentials never go in a URL) with rate limiting, timeouts and retries."""
-        config = self.config
-        attempts = config.max_retries + 1
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
-            stop=tenacity.stop_after_attempt(attempts),
-            wait=self._wait_strategy(config),
-            before_sleep=self._log_retry(path, attempts),
-            reraise=True,
-        )
-        try:
-            return retrying(self._attempt, url, form, path, secrets)
-        except _RetryableStatus as exc:
-            raise ZohoInvoiceResponseError(
-                f"Zoho Invoice answered {path} with HTTP {exc.status} on all {attempts} attempts",
-                status_code=exc.status,
-                snippet=exc.body_snippet,
-            ) from None
-        except requests.exceptions.Timeout:
-            raise ZohoInvoiceConnectionError(
-                f"Zoho Invoice did not answer {path} within {config.read_timeout:g} s on all {attempts} "
-                "attempts; raise the connection's 'timeout' extra if the server is slow"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            reason = redact(str(exc), secrets)[:200]
-            raise ZohoInvoiceConnectionError(
-                f"Could not complete {path} on {_origin(url)} after {attempts} attempt(s): "
-                f"{type(exc).__name__}: {reason}"
-            ) from None
+        answer = self.transport.request("POST", url, data=form, path=path, secrets=secrets, **options)
+        return answer.status, answer.body
 
-    def _wait_strategy(
-        self, config: ZohoInvoiceConnectionConfig
-    ) -> Callable[[tenacity.RetryCallState], float]:
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
-                return min(exc.retry_after, MAX_RETRY_AFTER)
-            exponential = min(_BACKOFF_CAP, config.backoff * 2.0 ** (state.attempt_number - 1))
-            return exponential + random.uniform(0, config.backoff)  # jitter spreads out retrying workers
-
-        return wait
-
-    def _log_retry(self, path: str, attempts: int) -> Callable[[tenacity.RetryCallState], None]:
-        def log_retry(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            reason = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
-            wait = state.next_action.sleep if state.next_action else 0.0
-            self.log.warning(
-                "Zoho Invoice %s: attempt %d of %d failed (%s); retrying in %.2f s",
-                path,
-                state.attempt_number,
-                attempts,
-                reason,
-                wait,
-            )
-
-        return log_retry
-
-    def _attempt(
-        self, url: str, form: dict[str, Any], path: str, secrets: tuple[str | None, ...]
-    ) -> tuple[int, bytes]:
-        config = self.config
-        if self._rate_limiter is not None:
-            waited = self._rate_limiter.acquire()
-            if waited > 1:
-                self.log.info("Zoho Invoice rate limit: waited %.1f s before %s", waited, path)
-        proxies, verify = self._environment_settings(url)
-        started = time.perf_counter()
-        with self.session.post(
-            url,
-            data=form,
-            timeout=(config.connect_timeout, config.read_timeout),
-            verify=verify,
-            proxies=proxies,
-            stream=True,
-            allow_redirects=False,
-        ) as response:
-            body = _read_capped(response, path)
-            status = response.status_code
-            retry_after = response.headers.get("Retry-After")
-        self.log.debug(
-            "Zoho Invoice POST %s -> HTTP %d, %d bytes in %.0f ms",
-            path,
-            status,
-            len(body),
-            (time.perf_counter() - started) * 1000,
-        )
-        if status == 429 or status >= 500:
-            raise _RetryableStatus(status, _parse_retry_after(retry_after), snippet(body, secrets))
-        return status, body
-
-    def _api_post(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, bytes]:
+    def _api_post(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> tuple[int, bytes]:
         config = self.config
         authtoken, apikey = config.require_credentials(self.zoho_invoice_conn_id)
         form = {"authtoken": authtoken, "apikey": apikey, "scope": config.scope, **(params or {})}
-        return self._post(f"{config.base_url}{path}", form, path=path, secrets=config.secrets)
+        return self._post(f"{config.base_url}{path}", form, path=path, secrets=config.secrets, **options)
 
     # -- API ------------------------------------------------------------------------------------
 
@@ -370,10 +203,12 @@ class ZohoInvoiceHook(BaseHook):
         status, body = self._api_post(path, params)
         return parse_document(body, path=path, status_code=status, secrets=self.config.secrets)
 
-    def get_page(self, page: int, per_page: int = MAX_PER_PAGE) -> tuple[list[ZohoInvoiceItem], PageContext]:
+    def get_page(
+        self, page: int, per_page: int = MAX_PER_PAGE, **options: Any
+    ) -> tuple[list[ZohoInvoiceItem], PageContext]:
         """One page of the item listing (``page`` is 1-based)."""
         page, per_page = check_page(page), check_per_page(per_page)
-        status, body = self._api_post(ITEMS_PATH, {"page": page, "per_page": per_page})
+        status, body = self._api_post(ITEMS_PATH, {"page": page, "per_page": per_page}, **options)
         return parse_items_page(body, path=ITEMS_PATH, status_code=status, secrets=self.config.secrets)
 
     def list_items(
@@ -444,7 +279,7 @@ class ZohoInvoiceHook(BaseHook):
                 known_pages = context.total_pages
                 next_page += 1
             return
-        self._ensure_pool(concurrency)
+        self.transport.ensure_pool(concurrency)
         in_flight: deque[Future[tuple[list[ZohoInvoiceItem], PageContext]]] = deque()
         executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="zoho-invoice-page")
         try:
@@ -515,7 +350,7 @@ class ZohoInvoiceHook(BaseHook):
         result = values.get("RESULT", "").upper()
         if result == "TRUE" and values.get("AUTHTOKEN"):
             token = values["AUTHTOKEN"]
-            _mask_secrets(token)
+            mask_secrets(token)
             return token
         if result == "FALSE":
             raise authtoken_error(values.get("CAUSE") or "UNKNOWN")
@@ -528,7 +363,7 @@ class ZohoInvoiceHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated call, for the UI's Test button; never raises."""
         try:
-            self.get_page(1, 1)
+            self.get_page(1, 1, max_retries=0, timeout=self._test_timeout())
             return True, "Zoho Invoice accepted the authtoken and API key."
         except ZohoInvoiceError as exc:
             return False, str(exc)
@@ -536,40 +371,10 @@ class ZohoInvoiceHook(BaseHook):
             secrets = self.__dict__["config"].secrets if "config" in self.__dict__ else ()
             return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"
 
+    def _test_timeout(self) -> tuple[float, float]:
+        settings = self.config.transport
+        return min(settings.connect_timeout, TEST_TIMEOUT), min(settings.read_timeout, TEST_TIMEOUT)
+
     def close(self) -> None:
-        if "session" in self.__dict__:
-            self.session.close()
-
-
-def _read_capped(response: requests.Response, path: str) -> bytes:
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ZohoInvoiceResponseError(
-            f"Zoho Invoice's answer to {path} is {int(declared)} bytes, over the "
-            f"{MAX_BODY_BYTES} byte limit; ask for fewer items per page",
-            status_code=response.status_code,
-        )
-    body = bytearray()
-    for chunk in response.iter_content(chunk_size=256 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ZohoInvoiceResponseError(
-                f"Zoho Invoice's answer to {path} exceeds the {MAX_BODY_BYTES} byte limit; "
-                "ask for fewer items per page",
-                status_code=response.status_code,
-            )
-    return bytes(body)
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
-def _mask_secrets(*values: str | None) -> None:
-    """Register run-time secrets with Airflow's masker (it masks only inside a running task)."""
-    from airflow_provider_zoho_invoice.compat import mask_secret
-
-    for value in values:
-        if value:
-            mask_secret(value)
+        if "transport" in self.__dict__:
+            self.transport.close()

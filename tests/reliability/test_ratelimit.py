@@ -80,8 +80,8 @@ def test_every_hook_call_goes_through_the_limiter(make_emulator, use_emulator):
     use_emulator(emulator, requests_per_minute=100)
     hook = ZohoInvoiceHook()
     limiter = SlidingWindowRateLimiter(4, 0.5)  # the connection's limit, on a shorter window
-    hook.__dict__["_rate_limiter"] = limiter
-    assert hook._rate_limiter is limiter
+    hook.transport.__dict__["rate_limiter"] = limiter
+    assert hook.transport.rate_limiter is limiter
     items = list(hook.list_items(per_page=100, concurrency=8))
     assert len(items) == 1200
     assert emulator.requests["items"] == 12
@@ -91,7 +91,7 @@ def test_every_hook_call_goes_through_the_limiter(make_emulator, use_emulator):
 def test_the_connection_sets_the_limit(make_emulator, use_emulator):
     emulator = make_emulator(items=1)
     use_emulator(emulator, requests_per_minute=37)
-    limiter = ZohoInvoiceHook()._rate_limiter
+    limiter = ZohoInvoiceHook().transport.rate_limiter
     assert limiter is not None and (limiter.limit, limiter.window) == (37, 60.0)
     use_emulator(emulator, requests_per_minute=0)
-    assert ZohoInvoiceHook()._rate_limiter is None
+    assert ZohoInvoiceHook().transport.rate_limiter is None
