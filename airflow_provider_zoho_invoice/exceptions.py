@@ -15,18 +15,23 @@ class ZohoInvoiceConfigError(ZohoInvoiceError, ValueError):
 
 
 class ZohoInvoiceAPIError(ZohoInvoiceError):
-    """Zoho processed the request and answered ``status="0"``."""
+    """Zoho processed the request and refused it (``status="0"``, or a non-zero v3 ``code``)."""
 
     def __init__(self, code: int | None, message: str, *, path: str | None = None) -> None:
         self.code = code
         self.message = message
         self.path = path
         where = f" for {path}" if path else ""
-        super().__init__(f"Zoho Invoice error {code}{where}: {message}")
+        number = "" if code is None else f" {code}"
+        super().__init__(f"Zoho Invoice error{number}{where}: {message}")
 
 
 class ZohoInvoiceAuthError(ZohoInvoiceAPIError):
-    """Zoho rejected the credentials; retrying cannot help."""
+    """Zoho rejected the credentials; retrying cannot help.
+
+    ``permanent`` marks answers no wait can heal (an unknown client, a revoked refresh token),
+    as opposed to a legacy API key that Zoho has not activated yet.
+    """
 
     def __init__(
         self,
@@ -36,9 +41,21 @@ class ZohoInvoiceAuthError(ZohoInvoiceAPIError):
         path: str | None = None,
         cause: str | None = None,
         remedy: str | None = None,
+        permanent: bool = False,
     ) -> None:
         super().__init__(code, message, path=path)
         self.cause = cause
+        self.remedy = remedy
+        self.permanent = permanent
+        if remedy:
+            self.args = (f"{self.args[0]}. {remedy}",)
+
+
+class ZohoInvoiceQuotaError(ZohoInvoiceAPIError):
+    """The organization's daily API quota is spent (v3 code 45); it resets at the organization's midnight."""
+
+    def __init__(self, code: int | None, message: str, *, path: str | None = None, remedy: str = "") -> None:
+        super().__init__(code, message, path=path)
         self.remedy = remedy
         if remedy:
             self.args = (f"{self.args[0]}. {remedy}",)

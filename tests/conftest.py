@@ -176,3 +176,25 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     line = summary_line()
     if line:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def use_oauth_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., None]:
+    """Point a connection id at an emulator's v3 API; each test gets its own token cache directory."""
+    monkeypatch.setenv("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR", str(tmp_path / "tokens"))
+
+    def point(emulator: ZohoInvoiceEmulator, conn_id: str = "zoho_invoice_default", **extra: Any) -> None:
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{conn_id.upper()}", emulator.oauth_connection_json(**{"backoff": 0.01, **extra})
+        )
+
+    return point
+
+
+@pytest.fixture
+def oauth_emulator(
+    make_emulator: Callable[..., ZohoInvoiceEmulator], use_oauth_emulator: Callable[..., None]
+) -> ZohoInvoiceEmulator:
+    emulator = make_emulator(items=0, records=450, seed=7)
+    use_oauth_emulator(emulator)
+    return emulator

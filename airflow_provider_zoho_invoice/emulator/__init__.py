@@ -10,13 +10,24 @@ from airflow_provider_zoho_invoice.emulator.server import (
     Account,
     ZohoInvoiceEmulator,
     connection_json,
+    oauth_connection_json,
+)
+from airflow_provider_zoho_invoice.emulator.v3 import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION,
+    DEFAULT_REFRESH_TOKEN,
 )
 
 __all__ = [
     "DEFAULT_APIKEY",
     "DEFAULT_AUTHTOKEN",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
     "DEFAULT_EMAIL",
+    "DEFAULT_ORGANIZATION",
     "DEFAULT_PASSWORD",
+    "DEFAULT_REFRESH_TOKEN",
     "FAULT_KINDS",
     "Account",
     "Catalogue",
@@ -25,4 +36,5 @@ __all__ = [
     "ZohoInvoiceEmulator",
     "connection_json",
     "generate_item",
+    "oauth_connection_json",
 ]

@@ -27,6 +27,15 @@ from starlette.types import Receive, Scope, Send
 
 from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue, EmulatedItem
 from airflow_provider_zoho_invoice.emulator.faults import FaultPlan
+from airflow_provider_zoho_invoice.emulator.records import RecordSet
+from airflow_provider_zoho_invoice.emulator.v3 import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION,
+    DEFAULT_REFRESH_TOKEN,
+    OAuthState,
+    V3Service,
+)
 from airflow_provider_zoho_invoice.protocol import (
     AUTHTOKEN_PATH,
     CODE_INVALID_APIKEY,
@@ -38,6 +47,7 @@ from airflow_provider_zoho_invoice.protocol import (
     DEFAULT_SCOPE,
     MAX_PER_PAGE,
 )
+from airflow_provider_zoho_invoice.v3 import RESOURCES as RESOURCES_BY_NAME
 
 DEFAULT_AUTHTOKEN = "emulator-authtoken"
 DEFAULT_APIKEY = "emulator-apikey"
@@ -133,11 +143,17 @@ def properties_text(values: dict[str, str]) -> bytes:
 
 
 class ZohoInvoiceEmulator:
-    """The legacy Zoho Invoice API and the Zoho Accounts authtoken API on one local port.
+    """Zoho Invoice on one local port: the legacy XML API with Zoho Accounts' authtoken API, and
+    API v3 with Zoho Accounts' OAuth 2.0 token endpoint.
 
     Use it as a context manager (tests, notebooks) or run it from the command line::
 
-        python -m airflow_provider_zoho_invoice.emulator --port 8080 --items 500
+        python -m airflow_provider_zoho_invoice.emulator --items 500 --records 1000
+
+    :param records: v3 records per resource, one number for all or ``{"invoices": 5000, ...}``.
+    :param token_lifetime: seconds an OAuth access token lives (Zoho: 3600).
+    :param per_minute_limit: v3 calls per organization per minute before 429 code 44; 0 for none.
+    :param daily_quota: v3 calls per organization before 429 code 45; 0 for none.
     """
 
     def __init__(
@@ -152,6 +168,15 @@ class ZohoInvoiceEmulator:
         accounts: dict[str, Account] | None = None,
         faults: FaultPlan | None = None,
         seed_style_errors: bool = False,
+        records: int | dict[str, int] = 0,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        refresh_token: str = DEFAULT_REFRESH_TOKEN,
+        organizations: list[dict[str, Any]] | None = None,
+        token_lifetime: float = 3600.0,
+        tokens_per_window: int = 10,
+        per_minute_limit: int = 0,
+        daily_quota: int = 0,
     ) -> None:
         self.catalogue = catalogue if catalogue is not None else Catalogue(items, seed=seed)
         self.authtokens = set(authtokens)
@@ -176,8 +201,25 @@ class ZohoInvoiceEmulator:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        counts = records if isinstance(records, dict) else dict.fromkeys(RESOURCES_BY_NAME, records)
+        self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
+        self.v3 = V3Service(
+            records=RecordSet(counts, seed=seed),
+            oauth=OAuthState(
+                clients={client_id: client_secret},
+                refresh_tokens={refresh_token: client_id},
+                token_lifetime=token_lifetime,
+                tokens_per_window=tokens_per_window,
+            ),
+            organizations=organizations if organizations is not None else [dict(DEFAULT_ORGANIZATION)],
+            per_minute_limit=per_minute_limit,
+            daily_quota=daily_quota,
+            serve=self._serve_v3,
+            base_url=lambda: self.url,
+        )
         self.app = Starlette(
             routes=[
+                *self.v3.routes(),
                 Route("/api/items/", self._list_items, methods=["GET", "POST"]),
                 Route("/api/items/{item_id}", self._get_item, methods=["GET", "POST"]),
                 Route(AUTHTOKEN_PATH, self._create_authtoken, methods=["GET", "POST"]),
@@ -330,6 +372,11 @@ class ZohoInvoiceEmulator:
             return Response(response.body[: len(response.body) // 2], media_type=response.media_type)
         return response
 
+    async def _serve_v3(
+        self, request: Request, kind: str, respond: Callable[[Request, dict[str, str]], Response]
+    ) -> Response:
+        return await self._serve(request, kind, lambda params: respond(request, params), authenticate=False)
+
     async def _fault_response(self, fault: str) -> Response:
         if fault in ("500", "502", "503"):
             return Response(b"", status_code=int(fault))
@@ -425,9 +472,24 @@ class ZohoInvoiceEmulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def records(self) -> RecordSet:
+        """The v3 data set; ``records.add("items", name=...)`` adds a record while serving."""
+        return self.v3.records
+
     def connection_json(self, **extra: Any) -> str:
-        """The ``AIRFLOW_CONN_*`` value (JSON) that points the provider at this emulator."""
+        """The ``AIRFLOW_CONN_*`` value (JSON) of a legacy ``zoho_invoice`` connection to this emulator."""
         return connection_json(self.url, authtoken=self.authtoken, apikey=self.apikey, **extra)
+
+    def oauth_connection_json(self, **extra: Any) -> str:
+        """The ``AIRFLOW_CONN_*`` value (JSON) of a ``zoho_invoice_oauth`` connection to this emulator."""
+        return oauth_connection_json(
+            self.url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            refresh_token=self.refresh_token,
+            **extra,
+        )
 
 
 def connection_json(
@@ -445,3 +507,22 @@ def connection_json(
     if authtoken is not None:
         connection["password"] = authtoken
     return json.dumps(connection)
+
+
+def oauth_connection_json(
+    url: str,
+    *,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    **extra: Any,
+) -> str:
+    """A ``zoho_invoice_oauth`` connection as ``AIRFLOW_CONN_*`` JSON for an emulator at ``url``."""
+    return json.dumps(
+        {
+            "conn_type": "zoho_invoice_oauth",
+            "login": client_id,
+            "password": client_secret,
+            "extra": {"refresh_token": refresh_token, "accounts_url": url, "api_domain": url, **extra},
+        }
+    )

@@ -95,7 +95,9 @@ def check_url(raw: Any, *, field: str, conn_id: str, port: int | None = None) ->
             f"{where} must be a URL without spaces, such as https://invoice.zoho.com"
         )
     if "://" not in text:
-        text = f"https://{text}"
+        # A bare host (the URI form has no scheme): https, but http on this machine (the emulator).
+        bare = urlsplit(f"//{text}").hostname or ""
+        text = f"{'http' if is_loopback(bare) else 'https'}://{text}"
     parts = urlsplit(text)
     connection_port = _port(port, where)
     try:

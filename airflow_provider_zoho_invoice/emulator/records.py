@@ -1,0 +1,311 @@
+"""The emulator's v3 data set: every resource, deterministic from a seed, generated on demand.
+
+Records are shaped like Zoho's published and recorded samples (same keys, same order) and
+carry ``Decimal`` amounts so that their JSON holds number text such as ``120.50`` that a
+binary float could not reproduce.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from airflow_provider_zoho_invoice.v3 import RESOURCES
+
+ORG_OFFSET = timezone(timedelta(hours=-4))
+EPOCH = datetime(2026, 6, 1, 9, 0, 0, tzinfo=ORG_OFFSET)
+_ID_PREFIX = 2_608_150_000
+_NAMES = ("Acme Corp", "Zylker Traders", "Café Müller", 'Oak "Shelf" Co', "Nuts & Bolts Ltd", "Globex")
+_RESOURCE_NUMBERS = {name: number for number, name in enumerate(RESOURCES)}
+
+
+def zoho_time(moment: datetime) -> str:
+    """Zoho's timestamp form: ``2026-06-09T09:46:21-0400`` (offset without a colon)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def record_id(resource: str, index: int) -> str:
+    return f"{_ID_PREFIX + _RESOURCE_NUMBERS[resource]:010d}{index:08d}"
+
+
+def index_of(resource: str, text: str) -> int | None:
+    if (
+        len(text) != 18
+        or not text.isdigit()
+        or text[:10] != f"{_ID_PREFIX + _RESOURCE_NUMBERS[resource]:010d}"
+    ):
+        return None
+    return int(text[10:])
+
+
+def _money(index: int, seed: int) -> Decimal:
+    """Amounts whose text a float round trip would change (``120.50``, ``0.10``) next to plain ones."""
+    mixed = (index * 7919 + seed * 104729) % 100_000
+    if index % 3 == 0:
+        return Decimal(mixed // 100)  # written as a whole number, as Zoho does for 598
+    return Decimal(f"{mixed // 100}.{mixed % 100:02d}")
+
+
+def _times(index: int, seed: int) -> tuple[str, str]:
+    created = EPOCH + timedelta(seconds=index * 137 + seed)
+    modified = created + timedelta(seconds=(index * 31) % 3600)
+    return zoho_time(created), zoho_time(modified)
+
+
+def _customer(index: int) -> tuple[str, str]:
+    return record_id("contacts", index % 50), _NAMES[index % len(_NAMES)]
+
+
+def _item(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    return {
+        "item_id": record_id("items", i),
+        "name": f"Item {i:05d}",
+        "status": "active",
+        "description": "Sample Description" if i % 4 else "",
+        "rate": Decimal("500.0") if i == 0 else _money(i, seed),
+        "unit": "pcs",
+        "tax_id": "",
+        "tax_name": "",
+        "tax_percentage": 0,
+        "sku": f"SKU-{i:05d}",
+        "product_type": "goods" if i % 2 else "service",
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _contact(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    name = f"{_NAMES[i % len(_NAMES)]} {i}"
+    return {
+        "contact_id": record_id("contacts", i),
+        "contact_name": name,
+        "customer_name": name,
+        "company_name": _NAMES[i % len(_NAMES)],
+        "contact_type": "customer",
+        "status": "active",
+        "currency_code": "USD",
+        "outstanding_receivable_amount": _money(i, seed),
+        "email": f"billing{i}@example.com",
+        "created_time": created,
+        "last_modified_time": modified,
+        "custom_fields": [],
+    }
+
+
+def _invoice(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    total = _money(i, seed)
+    record: dict[str, Any] = {
+        "invoice_id": record_id("invoices", i),
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "status": ("paid", "sent", "draft", "overdue", "void")[i % 5],
+        "invoice_number": f"INV-{i + 1:06d}",
+        "date": created[:10],
+        "due_date": created[:10],
+        "currency_code": "USD",
+        "total": total,
+        "balance": Decimal(0) if i % 5 == 0 else total,
+        "billing_address": {
+            "address": "123 Main St",
+            "city": "New York",
+            "zipcode": "10001",
+            "country": "USA",
+        },
+        "created_time": created,
+        "last_modified_time": modified,
+        "updated_time": modified,
+        "exchange_rate": 1,
+    }
+    return record
+
+
+def _estimate(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    return {
+        "estimate_id": record_id("estimates", i),
+        "customer_name": customer_name,
+        "customer_id": customer_id,
+        "status": ("sent", "accepted", "declined")[i % 3],
+        "estimate_number": f"QT-{i + 1:06d}",
+        "date": created[:10],
+        "currency_code": "USD",
+        "total": _money(i, seed),
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _payment(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    amount = _money(i, seed)
+    return {
+        "payment_id": record_id("customerpayments", i),
+        "payment_number": str(i + 1),
+        "invoice_numbers": f"INV-{i + 1:06d}",
+        "date": created[:10],
+        "payment_mode": ("cash", "check", "bank transfer")[i % 3],
+        "amount": amount,
+        "bcy_amount": amount,
+        "unused_amount": 0,
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _creditnote(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    total = _money(i, seed)
+    return {
+        "creditnote_id": record_id("creditnotes", i),
+        "creditnote_number": f"CN-{i + 1:05d}",
+        "status": "open" if i % 2 else "closed",
+        "date": created[:10],
+        "total": total,
+        "balance": total,
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "currency_code": "USD",
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _expense(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    total = _money(i, seed)
+    return {
+        "expense_id": record_id("expenses", i),
+        "date": created[:10],
+        "account_name": "IT and Internet Expenses",
+        "description": "SaaS tool subscription",
+        "currency_code": "USD",
+        "total": total,
+        "total_without_tax": total,
+        "is_billable": False,
+        "status": "nonbillable",
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _recurring(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    return {
+        "recurring_invoice_id": record_id("recurringinvoices", i),
+        "recurrence_name": f"Monthly plan {i}",
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "status": "active",
+        "total": _money(i, seed),
+        "recurrence_frequency": "months",
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _project(i: int, seed: int) -> dict[str, Any]:
+    created, modified = _times(i, seed)
+    customer_id, customer_name = _customer(i)
+    return {
+        "project_id": record_id("projects", i),
+        "project_name": f"Project {i}",
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "status": "active",
+        "billing_type": "fixed_cost_for_project",
+        "rate": _money(i, seed),
+        "created_time": created,
+        "last_modified_time": modified,
+    }
+
+
+def _tax(i: int, seed: int) -> dict[str, Any]:
+    _, modified = _times(i, seed)
+    return {
+        "tax_id": record_id("taxes", i),
+        "tax_name": f"Tax {i}",
+        "tax_percentage": Decimal(f"{i % 20}.5"),
+        "tax_type": "tax",
+        "is_default_tax": i == 0,
+        "last_modified_time": modified,
+    }
+
+
+def _user(i: int, seed: int) -> dict[str, Any]:
+    return {
+        "user_id": record_id("users", i),
+        "name": f"User {i}",
+        "email": f"user{i}@example.com",
+        "user_role": "admin" if i == 0 else "staff",
+        "status": "active",
+        "is_current_user": i == 0,
+    }
+
+
+GENERATORS: dict[str, Callable[[int, int], dict[str, Any]]] = {
+    "items": _item,
+    "contacts": _contact,
+    "invoices": _invoice,
+    "estimates": _estimate,
+    "customerpayments": _payment,
+    "creditnotes": _creditnote,
+    "expenses": _expense,
+    "recurringinvoices": _recurring,
+    "projects": _project,
+    "taxes": _tax,
+    "users": _user,
+}
+
+
+class RecordSet:
+    """Every v3 resource's records: ``counts`` generated ones, then any added while serving."""
+
+    def __init__(self, counts: dict[str, int], *, seed: int = 0) -> None:
+        self.seed = seed
+        self.counts = {name: int(counts.get(name, 0)) for name in RESOURCES}
+        self._added: dict[str, list[dict[str, Any]]] = {name: [] for name in RESOURCES}
+        self._lock = threading.Lock()
+
+    def size(self, resource: str) -> int:
+        return self.counts[resource] + len(self._added[resource])
+
+    def record(self, resource: str, index: int) -> dict[str, Any]:
+        generated = self.counts[resource]
+        if index < generated:
+            return GENERATORS[resource](index, self.seed)
+        return self._added[resource][index - generated]
+
+    def page(self, resource: str, page: int, per_page: int) -> tuple[list[dict[str, Any]], bool]:
+        with self._lock:
+            total = self.size(resource)
+            start = (page - 1) * per_page
+            records = [self.record(resource, index) for index in range(start, min(start + per_page, total))]
+        return records, start + per_page < total
+
+    def get(self, resource: str, wanted: str) -> dict[str, Any] | None:
+        index = index_of(resource, wanted)
+        if index is not None and index < self.size(resource):
+            return self.record(resource, index)
+        return None
+
+    def add(self, resource: str, **fields: Any) -> dict[str, Any]:
+        """Add a record while the emulator serves, e.g. an item a DAG's sensor waits for."""
+        with self._lock:
+            index = self.size(resource)
+            record = {**GENERATORS[resource](index, self.seed), **fields}
+            record[RESOURCES[resource].id_field] = record_id(resource, index)
+            self._added[resource].append(record)
+            return record

@@ -1,0 +1,127 @@
+"""Read and check a ``zoho_invoice_oauth`` connection once; errors name the field by its form label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
+from airflow_provider_zoho_invoice.hooks.config import check_url, read_extras, transport_settings
+from airflow_provider_zoho_invoice.transport import TransportSettings
+from airflow_provider_zoho_invoice.v3 import DATA_CENTERS, DEFAULT_DATA_CENTER
+
+CONN_TYPE = "zoho_invoice_oauth"
+TOKEN_CACHES = ("file", "none")
+
+
+@dataclass(frozen=True)
+class ZohoInvoiceOAuthConfig:
+    """Everything the OAuth hook needs from a connection, checked."""
+
+    client_id: str | None
+    client_secret: str | None
+    refresh_token: str | None
+    organization_id: str | None
+    data_center: str
+    accounts_url: str
+    api_domain: str | None  # pinned by the connection; otherwise the token answer's api_domain is used
+    token_cache: str
+    transport: TransportSettings
+
+    def __repr__(self) -> str:  # the dataclass default would print the credentials
+        return (
+            f"ZohoInvoiceOAuthConfig(data_center={self.data_center!r}, accounts_url={self.accounts_url!r}, "
+            f"organization_id={self.organization_id!r})"
+        )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.client_secret, self.refresh_token)
+
+    def require_credentials(self, conn_id: str) -> tuple[str, str, str]:
+        where = f"Connection '{conn_id}'"
+        if not self.client_id:
+            raise ZohoInvoiceConfigError(
+                f"{where} has no Client ID: put it in the 'Client ID' field (the connection's login); "
+                "Zoho's API console shows it for your Self Client."
+            )
+        if not self.client_secret:
+            raise ZohoInvoiceConfigError(
+                f"{where} has no Client Secret: put it in the 'Client Secret' field "
+                "(the connection's password)."
+            )
+        if not self.refresh_token:
+            raise ZohoInvoiceConfigError(
+                f"{where} has no refresh token: set the 'Refresh Token' field (extra 'refresh_token'); "
+                "python -m airflow_provider_zoho_invoice oauth exchanges a grant code for one."
+            )
+        return self.client_id, self.client_secret, self.refresh_token
+
+
+def _text(extras: dict[str, Any], field: str, label: str, conn_id: str) -> str | None:
+    value = extras.get(field)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and field == "organization_id":
+        value = str(value)
+    if not isinstance(value, str):
+        raise ZohoInvoiceConfigError(f"Connection '{conn_id}' field '{label}' (extra '{field}') must be text")
+    return value.strip() or None
+
+
+def oauth_config_from_connection(
+    *,
+    conn_id: str,
+    login: str | None,
+    password: str | None,
+    host: str | None,
+    port: int | None,
+    extra: Any,
+    overrides: dict[str, Any],
+) -> ZohoInvoiceOAuthConfig:
+    extras = read_extras(extra, conn_id, CONN_TYPE)
+    merged = {**extras, **{key: value for key, value in overrides.items() if value is not None}}
+
+    data_center = (_text(merged, "data_center", "Data centre", conn_id) or DEFAULT_DATA_CENTER).lower()
+    if data_center not in DATA_CENTERS:
+        raise ZohoInvoiceConfigError(
+            f"Connection '{conn_id}' field 'Data centre' (extra 'data_center') is not a Zoho data centre; "
+            f"use one of {', '.join(DATA_CENTERS)} (the domain your Zoho account opens on)"
+        )
+    default_accounts, _ = DATA_CENTERS[data_center]
+
+    api_domain_raw = _text(merged, "api_domain", "API domain", conn_id)
+    if api_domain_raw is None and host:  # the URI form: zoho-invoice-oauth://id:secret@host:port
+        api_domain_raw = host
+    api_domain = (
+        check_url(api_domain_raw, field="api_domain", conn_id=conn_id, port=port) if api_domain_raw else None
+    )
+    accounts_raw = _text(merged, "accounts_url", "Accounts URL", conn_id)
+    if accounts_raw is None and host and not _text(merged, "api_domain", "API domain", conn_id):
+        accounts_raw = api_domain  # one local server (the emulator) plays both parts
+    accounts_url = check_url(accounts_raw or default_accounts, field="accounts_url", conn_id=conn_id)
+
+    organization_id = _text(merged, "organization_id", "Organization ID", conn_id)
+    if organization_id is not None and not organization_id.isdigit():
+        raise ZohoInvoiceConfigError(
+            f"Connection '{conn_id}' field 'Organization ID' (extra 'organization_id') must be the digits "
+            "Zoho shows under Settings > Organization Profile; leave it empty to use the account's only "
+            "organization"
+        )
+    token_cache = (_text(merged, "token_cache", "Token cache", conn_id) or "file").lower()
+    if token_cache not in TOKEN_CACHES:
+        raise ZohoInvoiceConfigError(
+            f"Connection '{conn_id}' field 'Token cache' (extra 'token_cache') must be 'file' (share access "
+            "tokens between tasks on this machine, the default) or 'none'"
+        )
+    return ZohoInvoiceOAuthConfig(
+        client_id=(login or "").strip() or None,
+        client_secret=password or None,
+        refresh_token=_text(merged, "refresh_token", "Refresh Token", conn_id),
+        organization_id=organization_id,
+        data_center=data_center,
+        accounts_url=accounts_url,
+        api_domain=api_domain,
+        token_cache=token_cache,
+        transport=transport_settings(merged, conn_id),
+    )

@@ -1,0 +1,573 @@
+"""ZohoInvoiceOAuthHook: Zoho Invoice API v3 with OAuth 2.0 refresh tokens, for real Zoho accounts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import requests
+
+from airflow_provider_zoho_invoice._redact import redact, snippet
+from airflow_provider_zoho_invoice._validation import check_concurrency, check_max_items, check_per_page
+from airflow_provider_zoho_invoice.compat import BaseHook
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
+    ZohoInvoiceAuthError,
+    ZohoInvoiceConfigError,
+    ZohoInvoiceError,
+    ZohoInvoiceResponseError,
+)
+from airflow_provider_zoho_invoice.hooks.config import check_url
+from airflow_provider_zoho_invoice.hooks.oauth_config import (
+    CONN_TYPE,
+    ZohoInvoiceOAuthConfig,
+    oauth_config_from_connection,
+)
+from airflow_provider_zoho_invoice.tokens import (
+    AccessToken,
+    FileTokenStore,
+    MemoryTokenStore,
+    TokenManager,
+    default_token_directory,
+    store_key,
+)
+from airflow_provider_zoho_invoice.transport import Answer, Transport, mask_secrets
+from airflow_provider_zoho_invoice.v3 import (
+    API_ROOT,
+    CODE_DAILY_QUOTA,
+    CODE_NOT_FOUND,
+    DATA_CENTERS,
+    MAX_PER_PAGE,
+    ORGANIZATION_HEADER,
+    TOKEN_PATH,
+    Resource,
+    answer_code,
+    api_error,
+    decode_object,
+    resource,
+    token_error,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_zoho_invoice.compat import Connection
+
+TEST_TIMEOUT = 10.0
+"""Connect and read timeout of ``test_connection``: the UI waits for it."""
+
+LOW_QUOTA_SHARE = 0.10
+"""Below this share of the daily quota left, a listing starts with a warning."""
+
+_METHODS = ("GET", "POST", "PUT", "DELETE")
+
+
+def _retryable(status: int, body: bytes) -> bool:
+    """5xx and per-minute throttling heal with time; the daily quota (code 45) does not for hours."""
+    if status >= 500:
+        return True
+    return status == 429 and answer_code(body) != CODE_DAILY_QUOTA
+
+
+class _RecentIds:
+    """IDs of the last few pages: offset pages shift by a record or two when Zoho changes under a listing."""
+
+    def __init__(self, pages: int = 3) -> None:
+        self._pages: deque[set[Any]] = deque(maxlen=pages)
+
+    def new_page(self) -> None:
+        self._pages.append(set())
+
+    def add_if_new(self, record_id: Any) -> bool:
+        if record_id is None:
+            return True
+        if any(record_id in page for page in self._pages):
+            return False
+        self._pages[-1].add(record_id)
+        return True
+
+
+class ZohoInvoiceOAuthHook(BaseHook):
+    """Talk to Zoho Invoice API v3 with the credentials of a ``zoho_invoice_oauth`` connection.
+
+    Nothing is looked up or sent until the first call, because hooks are built at
+    DAG-parse time. Access tokens are shared with every task on the machine through
+    the connection's ``token_cache`` so that Zoho's limit on new tokens is never hit.
+
+    :param zoho_invoice_conn_id: the Airflow connection to use.
+    :param timeout: per-request read timeout in seconds (overrides the connection's ``timeout``).
+    :param max_retries: retries of transient failures (overrides ``max_retries``).
+    :param requests_per_minute: client-side rate limit, 0 for none (overrides ``requests_per_minute``).
+    :param backoff: first retry wait in seconds; later waits double (overrides ``backoff``).
+    :param connection: an already fetched connection (the triggerer fetches it asynchronously).
+    """
+
+    conn_name_attr = "zoho_invoice_conn_id"
+    default_conn_name = "zoho_invoice_default"
+    conn_type = CONN_TYPE
+    hook_name = "Zoho Invoice (OAuth 2.0)"
+
+    def __init__(
+        self,
+        zoho_invoice_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        requests_per_minute: int | None = None,
+        backoff: float | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        super().__init__()
+        self.zoho_invoice_conn_id = zoho_invoice_conn_id
+        self._overrides: dict[str, Any] = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "requests_per_minute": requests_per_minute,
+            "backoff": backoff,
+        }
+        self._connection = connection
+        self._request_options: dict[str, Any] = {}
+        self._checked_domains: dict[str, str] = {}
+        self._quota_lock = threading.Lock()
+        self.quota: dict[str, int] = {}
+        """The last ``X-Rate-Limit-*`` values seen: ``limit``, ``remaining``, ``reset`` (seconds)."""
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> ZohoInvoiceOAuthConfig:
+        """The connection, read once and checked; its secrets are registered with Airflow's masker."""
+        connection = self._connection or self.get_connection(self.zoho_invoice_conn_id)
+        config = oauth_config_from_connection(
+            conn_id=self.zoho_invoice_conn_id,
+            login=connection.login,
+            password=connection.password,
+            host=connection.host,
+            port=connection.port,
+            extra=connection.extra,
+            overrides=self._overrides,
+        )
+        mask_secrets(*config.secrets)
+        return config
+
+    @cached_property
+    def transport(self) -> Transport:
+        return Transport(self.config.transport, log=self.log, accept="application/json")
+
+    def get_conn(self) -> requests.Session:
+        return self.transport.session
+
+    @cached_property
+    def tokens(self) -> TokenManager:
+        config = self.config
+        client_id, _, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
+        if config.token_cache == "file":  # noqa: S105 - a store kind, not a secret
+            store: Any = FileTokenStore(
+                _token_directory(),
+                store_key(config.accounts_url, client_id, refresh_token),
+                on_lock_timeout=lambda: self.log.warning(
+                    "Another process held the Zoho token lock too long; refreshing without it"
+                ),
+            )
+        else:
+            store = MemoryTokenStore()
+        return TokenManager(store, self._refresh_access_token)
+
+    def _secrets(self, token: AccessToken | None = None) -> tuple[str | None, ...]:
+        return (*self.config.secrets, token.value if token else None)
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def _refresh_access_token(self) -> AccessToken:
+        """One refresh grant. Zoho answers its errors with HTTP 200 and an ``error`` key."""
+        config = self.config
+        client_id, client_secret, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+        }
+        issued_at = time.time()
+        answer = self.transport.request(
+            "POST",
+            f"{config.accounts_url}{TOKEN_PATH}",
+            data=form,
+            path=TOKEN_PATH,
+            secrets=config.secrets,
+            **self._request_options,
+        )
+        document = decode_object(
+            answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=config.secrets
+        )
+        if "error" in document or answer.status != 200:
+            raise token_error(document)
+        value = document.get("access_token")
+        if not isinstance(value, str) or not value:
+            raise ZohoInvoiceResponseError(
+                "Zoho Accounts answered the token request without an access_token", status_code=answer.status
+            )
+        mask_secrets(value)
+        lifetime: Any = document.get("expires_in")
+        lifetime = (
+            float(lifetime) if isinstance(lifetime, (int, float)) or str(lifetime).isdigit() else 3600.0
+        )
+        api_domain = document.get("api_domain")
+        self.log.info("Zoho Accounts issued an access token, valid for %d s", lifetime)
+        return AccessToken(
+            value=value,
+            issued_at=issued_at,
+            expires_at=issued_at + lifetime,
+            api_domain=api_domain if isinstance(api_domain, str) else None,
+        )
+
+    def _api_base(self, token: AccessToken) -> str:
+        """The API host: pinned by the connection, else named by the token answer, else the data centre's."""
+        config = self.config
+        domain = config.api_domain or token.api_domain or DATA_CENTERS[config.data_center][1]
+        checked = self._checked_domains.get(domain)
+        if checked is None:
+            try:
+                checked = check_url(domain, field="api_domain", conn_id=self.zoho_invoice_conn_id)
+            except ZohoInvoiceConfigError as exc:
+                raise ZohoInvoiceConfigError(
+                    f"Zoho Accounts named an API domain this hook will not use ({exc}); pin the "
+                    "connection's 'api_domain' extra to your data centre's https:// API host"
+                ) from None
+            self._checked_domains[domain] = checked
+        return f"{checked}{API_ROOT}"
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        organization: bool = True,
+    ) -> dict[str, Any]:
+        """One API call with the access token; a 401 refreshes the token once and repeats the call."""
+        headers = {ORGANIZATION_HEADER: self.organization_id} if organization else {}
+        token = self.tokens.get()
+        for attempt in (1, 2):
+            answer = self.transport.request(
+                method,
+                f"{self._api_base(token)}{path}",
+                params=params,
+                json_body=json_body,
+                headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
+                path=path,
+                secrets=self._secrets(token),
+                retryable=_retryable,
+                **self._request_options,
+            )
+            self._note_quota(answer)
+            if answer.status == 401 and attempt == 1:
+                self.log.info(
+                    "Zoho Invoice refused the access token for %s (code %s); refreshing it once",
+                    path,
+                    answer_code(answer.body),
+                )
+                token = self.tokens.replace(token)
+                continue
+            return self._document(answer, path, token)
+        raise AssertionError("unreachable")
+
+    def _document(self, answer: Answer, path: str, token: AccessToken) -> dict[str, Any]:
+        secrets = self._secrets(token)
+        try:
+            document = decode_object(answer.body, path=path, status_code=answer.status, secrets=secrets)
+        except ZohoInvoiceResponseError:
+            if answer.status == 401:
+                raise ZohoInvoiceAuthError(
+                    401, "Zoho Invoice refused a freshly issued access token", path=path, permanent=True
+                ) from None
+            raise
+        if document.get("code") != 0:
+            error = api_error(document, path=path, reset_seconds=self.quota.get("reset"))
+            if isinstance(error, ZohoInvoiceAuthError):
+                error.permanent = True  # a fresh token was refused too: waiting will not change that
+            raise error
+        if answer.status >= 400:
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice answered {path} with HTTP {answer.status} but code 0",
+                status_code=answer.status,
+                snippet=snippet(answer.body, secrets),
+            )
+        return document
+
+    def _note_quota(self, answer: Answer) -> None:
+        values = {}
+        for name in ("limit", "remaining", "reset"):
+            raw = answer.headers.get(f"X-Rate-Limit-{name.capitalize()}")
+            if raw is not None and raw.strip().lstrip("-").isdigit():
+                values[name] = int(raw)
+        if values:
+            with self._quota_lock:
+                self.quota.update(values)
+
+    def _log_quota(self) -> None:
+        limit, remaining = self.quota.get("limit"), self.quota.get("remaining")
+        if limit is None or remaining is None:
+            return
+        reset = self.quota.get("reset", 0)
+        when = f"resets in {reset // 3600} h {reset % 3600 // 60} min"
+        if limit > 0 and remaining < limit * LOW_QUOTA_SHARE:
+            self.log.warning(
+                "Zoho Invoice daily API quota is nearly spent: %d of %d calls left (%s)",
+                remaining,
+                limit,
+                when,
+            )
+        else:
+            self.log.info("Zoho Invoice daily API quota: %d of %d calls left (%s)", remaining, limit, when)
+
+    # -- organization ---------------------------------------------------------------------------
+
+    def organizations(self) -> list[dict[str, Any]]:
+        """The organizations the refresh token's user belongs to."""
+        document = self._send("GET", "/organizations", organization=False)
+        found = document.get("organizations")
+        return found if isinstance(found, list) else []
+
+    @cached_property
+    def organization_id(self) -> str:
+        """The connection's organization, or the account's only one."""
+        configured = self.config.organization_id
+        if configured:
+            return configured
+        found = self.organizations()
+        if len(found) == 1:
+            organization_id = str(found[0].get("organization_id"))
+            self.log.info(
+                "Using Zoho Invoice organization %s (%s), the account's only one",
+                organization_id,
+                found[0].get("name"),
+            )
+            return organization_id
+        if not found:
+            raise ZohoInvoiceConfigError(
+                f"Connection '{self.zoho_invoice_conn_id}': the Zoho account has no Zoho Invoice "
+                "organization; create one in Zoho Invoice or use the account that owns it"
+            )
+        listed = "; ".join(f"{org.get('organization_id')} ({org.get('name')})" for org in found)
+        raise ZohoInvoiceConfigError(
+            f"Connection '{self.zoho_invoice_conn_id}': the account belongs to {len(found)} organizations "
+            f"({listed}); set the 'organization_id' extra to the one to use"
+        )
+
+    # -- API ------------------------------------------------------------------------------------
+
+    def call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> dict[str, Any]:
+        """Any v3 endpoint (``path`` relative to ``/invoice/v3``), writes included; returns Zoho's object."""
+        verb = method.upper()
+        if verb not in _METHODS:
+            raise ValueError(f"method must be one of {', '.join(_METHODS)} (got {method!r})")
+        if not path.startswith("/") or any(part in path for part in ("..", "?", "#", "://")):
+            raise ValueError(f"path must be an API path such as '/invoices/123' (got {path!r})")
+        return self._send(verb, path, params=params, json_body=json, organization=path != "/organizations")
+
+    def list_records(
+        self,
+        resource_name: str,
+        *,
+        params: dict[str, Any] | None = None,
+        per_page: int = MAX_PER_PAGE,
+        max_records: int | None = None,
+        concurrency: int = 1,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a list resource, in Zoho's order, each exactly as Zoho sent it.
+
+        There is no page count, so with ``concurrency`` above 1 the next pages are fetched
+        speculatively; records still come in order and once, and at most ``concurrency``
+        requests go past the last page.
+        """
+        found = resource(resource_name)
+        query = _check_params(params)
+        return self._iter_records(
+            found,
+            query,
+            check_per_page(per_page, rendered=True),
+            check_max_items(max_records, rendered=True),
+            check_concurrency(concurrency),
+        )
+
+    def _page(
+        self, found: Resource, query: dict[str, Any], page: int, per_page: int
+    ) -> tuple[list[Any], bool]:
+        document = self._send("GET", found.path, params={**query, "page": page, "per_page": per_page})
+        records = document.get(found.list_key)
+        if not isinstance(records, list):
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice's answer to {found.path} has no '{found.list_key}' list"
+            )
+        context = document.get("page_context")
+        has_more = bool(context.get("has_more_page")) if isinstance(context, dict) else False
+        return records, has_more
+
+    def _iter_records(
+        self, found: Resource, query: dict[str, Any], per_page: int, max_records: int | None, concurrency: int
+    ) -> Iterator[dict[str, Any]]:
+        if max_records == 0:
+            return
+        recent = _RecentIds()
+        emitted = 0
+        first = True
+        for records in self._pages(found, query, per_page, concurrency):
+            if first:
+                self._log_quota()
+                first = False
+            recent.new_page()
+            for record in records:
+                if recent.add_if_new(record.get(found.id_field) if isinstance(record, dict) else None):
+                    yield record
+                    emitted += 1
+                    if max_records is not None and emitted >= max_records:
+                        return
+
+    def _pages(
+        self, found: Resource, query: dict[str, Any], per_page: int, concurrency: int
+    ) -> Iterator[list[Any]]:
+        if concurrency == 1:
+            page, more = 1, True
+            while more:
+                records, more = self._page(found, query, page, per_page)
+                yield records
+                page += 1
+            return
+        records, more = self._page(found, query, 1, per_page)  # the first page: token, organization, quota
+        yield records
+        if not more:
+            return
+        self.transport.ensure_pool(concurrency)
+        in_flight: deque[Future[tuple[list[Any], bool]]] = deque()
+        executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="zoho-invoice-page")
+        next_page = 2
+        try:
+            while True:
+                while more and len(in_flight) < concurrency:
+                    in_flight.append(executor.submit(self._page, found, query, next_page, per_page))
+                    next_page += 1
+                if not in_flight:
+                    return
+                records, page_more = in_flight.popleft().result()
+                yield records
+                if not page_more:
+                    return  # later speculative pages are past the end: dropped unread
+        finally:
+            for future in in_flight:
+                future.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def get_record(self, resource_name: str, record_id: str) -> dict[str, Any]:
+        """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002 on Zoho)."""
+        found = resource(resource_name)
+        record_id = _check_id(record_id, found.id_field)
+        document = self._send("GET", f"{found.path}/{quote(record_id)}")
+        record = document.get(found.record_key)
+        if not isinstance(record, dict):
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice's answer to {found.path}/{record_id} has no '{found.record_key}' object"
+            )
+        return record
+
+    def list_items(
+        self, *, per_page: int = MAX_PER_PAGE, max_items: int | None = None, concurrency: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """Every item, as Zoho's JSON objects."""
+        return self.list_records("items", per_page=per_page, max_records=max_items, concurrency=concurrency)
+
+    def get_item(self, item_id: str) -> dict[str, Any]:
+        return self.get_record("items", item_id)
+
+    def find_item(self, *, item_id: str | None = None, name: str | None = None) -> dict[str, Any] | None:
+        """The item with this ID, or the first with exactly this name; None if there is none (yet)."""
+        if bool(item_id) == bool(name):
+            raise ValueError("find_item needs exactly one of item_id or name")
+        if item_id:
+            try:
+                return self.get_item(item_id)
+            except ZohoInvoiceAPIError as exc:
+                if exc.code == CODE_NOT_FOUND:
+                    return None
+                raise
+        # Zoho filters by name on the server; the exact comparison guards against a looser match.
+        matches = self.list_records("items", params={"name": name})
+        return next((item for item in matches if item.get("name") == name), None)
+
+    def check_credentials(self) -> None:
+        """One cheap authenticated call; raises ZohoInvoiceAuthError if Zoho rejects the credentials."""
+        self._send("GET", "/organizations", organization=False)
+
+    def validate_token(self) -> bool:
+        """True if Zoho accepts the credentials, False if it rejects them; other failures raise."""
+        try:
+            self.check_credentials()
+        except ZohoInvoiceAuthError:
+            return False
+        return True
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One attempt per request with a short timeout, for the UI's Test button; never raises."""
+        try:
+            settings = self.config.transport
+            self._request_options = {
+                "max_retries": 0,
+                "timeout": (
+                    min(settings.connect_timeout, TEST_TIMEOUT),
+                    min(settings.read_timeout, TEST_TIMEOUT),
+                ),
+            }
+            organization = self.organization_id
+            return True, f"Zoho Invoice accepted the OAuth credentials (organization {organization})."
+        except ZohoInvoiceError as exc:
+            return False, str(exc)
+        except Exception as exc:
+            secrets = self.__dict__["config"].secrets if "config" in self.__dict__ else ()
+            return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"
+        finally:
+            self._request_options = {}
+
+    def close(self) -> None:
+        if "transport" in self.__dict__:
+            self.transport.close()
+
+
+def _check_params(params: Any) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of query parameters (got {type(params).__name__})")
+    reserved = sorted(key for key in params if key in ("page", "per_page", "organization_id"))
+    if reserved:
+        raise ValueError(
+            f"params must not set {', '.join(reserved)}: the hook manages paging and organization"
+        )
+    for key, value in params.items():
+        if not isinstance(key, str) or not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ValueError(f"params[{key!r}] must be text or a whole number")
+    return dict(params)
+
+
+def _check_id(record_id: Any, field: str) -> str:
+    text = str(record_id).strip()
+    if not text or not all(ch.isalnum() or ch in "-_" for ch in text):
+        raise ValueError(f"{field} must be a non-empty Zoho ID such as '460000000012345' (got {record_id!r})")
+    return text
+
+
+def _token_directory() -> Path:
+    """``[zoho_invoice] token_cache_dir`` if set (a volume shared by workers), else under AIRFLOW_HOME."""
+    from airflow_provider_zoho_invoice.compat import conf
+
+    configured = conf.get("zoho_invoice", "token_cache_dir", fallback=None)
+    return Path(configured) if configured else default_token_directory()

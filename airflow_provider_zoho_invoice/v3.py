@@ -1,0 +1,248 @@
+"""Zoho Invoice API v3: hosts, resources, error codes and how to read its JSON.
+
+Shared by the OAuth hook and the emulator; knows nothing of Airflow or HTTP sessions.
+Numbers are decoded to ``int`` and ``Decimal`` (never ``float``), so every amount keeps the
+exact text Zoho sent all the way to an output file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from airflow_provider_zoho_invoice._redact import snippet
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
+    ZohoInvoiceAuthError,
+    ZohoInvoiceQuotaError,
+    ZohoInvoiceResponseError,
+)
+
+API_ROOT = "/invoice/v3"
+TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a path
+REVOKE_PATH = "/oauth/v2/token/revoke"
+ORGANIZATION_HEADER = "X-com-zoho-invoice-organizationid"
+MAX_PER_PAGE = 200
+DEFAULT_DATA_CENTER = "com"
+
+# data centre -> (accounts server, API domain)
+DATA_CENTERS: dict[str, tuple[str, str]] = {
+    dc: (f"https://accounts.zoho.{dc}", f"https://www.zohoapis.{dc}")
+    for dc in ("com", "eu", "in", "com.au", "jp", "com.cn", "sa")
+}
+DATA_CENTERS["ca"] = ("https://accounts.zohocloud.ca", "https://www.zohoapis.ca")
+
+# Codes of Zoho's JSON answers.
+CODE_SUCCESS = 0
+CODE_INVALID_VALUE = 2
+CODE_NO_AUTHENTICATION = 14  # no or malformed Authorization header
+CODE_PER_MINUTE_LIMIT = 44
+CODE_DAILY_QUOTA = 45
+CODE_NOT_AUTHORIZED = 57  # expired or revoked access token (or a scope the token lacks)
+CODE_NOT_FOUND = 1002
+CODE_IN_FLIGHT_LIMIT = 1070
+CODE_UNKNOWN_ORGANIZATION = 6041
+THROTTLE_CODES = frozenset({CODE_PER_MINUTE_LIMIT, CODE_IN_FLIGHT_LIMIT})
+UNAUTHORIZED_CODES = frozenset({CODE_NO_AUTHENTICATION, CODE_NOT_AUTHORIZED})
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A list endpoint: where it lives and how its answers name things."""
+
+    name: str
+    path: str
+    list_key: str
+    record_key: str
+    id_field: str
+    scope: str
+    sorts_by_modified_time: bool = True
+
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource("items", "/items", "items", "item", "item_id", "ZohoInvoice.settings.READ"),
+        Resource("contacts", "/contacts", "contacts", "contact", "contact_id", "ZohoInvoice.contacts.READ"),
+        Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id", "ZohoInvoice.invoices.READ"),
+        Resource(
+            "estimates", "/estimates", "estimates", "estimate", "estimate_id", "ZohoInvoice.estimates.READ"
+        ),
+        Resource(
+            "customerpayments",
+            "/customerpayments",
+            "customerpayments",
+            "payment",
+            "payment_id",
+            "ZohoInvoice.customerpayments.READ",
+        ),
+        Resource(
+            "creditnotes",
+            "/creditnotes",
+            "creditnotes",
+            "creditnote",
+            "creditnote_id",
+            "ZohoInvoice.creditnotes.READ",
+        ),
+        Resource(
+            "expenses",
+            "/expenses",
+            "expenses",
+            "expense",
+            "expense_id",
+            "ZohoInvoice.expenses.READ",
+            sorts_by_modified_time=False,
+        ),
+        Resource(
+            "recurringinvoices",
+            "/recurringinvoices",
+            "recurring_invoices",
+            "recurring_invoice",
+            "recurring_invoice_id",
+            "ZohoInvoice.invoices.READ",
+        ),
+        Resource("projects", "/projects", "projects", "project", "project_id", "ZohoInvoice.projects.READ"),
+        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", "ZohoInvoice.settings.READ"),
+        Resource("users", "/users", "users", "user", "user_id", "ZohoInvoice.settings.READ"),
+    )
+}
+
+
+def resource(name: Any) -> Resource:
+    """The resource called ``name``, or a ValueError that lists the known ones."""
+    found = RESOURCES.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(f"unknown Zoho Invoice resource {name!r}; choose one of {', '.join(RESOURCES)}")
+    return found
+
+
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def decode(body: bytes) -> Any:
+    """JSON with every non-integer number as ``Decimal``: no binary float ever touches an amount."""
+    return _decoder.decode(body)
+
+
+def encode(value: Any) -> bytes:
+    """Compact JSON that writes each ``Decimal`` back as the number text it came from."""
+    return _encoder.encode(value)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    return body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
+def decode_object(
+    body: bytes, *, path: str, status_code: int, secrets: Iterable[str | None]
+) -> dict[str, Any]:
+    """The JSON object of an answer, or a ZohoInvoiceResponseError saying what came instead."""
+    if _looks_like_html(body):
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice answered {path} with an HTML page instead of JSON (a proxy, login or error page?)",
+            status_code=status_code,
+            snippet=snippet(body, secrets),
+        )
+    if not body.strip():
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice answered {path} with an empty body", status_code=status_code
+        )
+    try:
+        document = decode(body)
+    except msgspec.DecodeError as exc:
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice's answer to {path} is not valid JSON ({exc})",
+            status_code=status_code,
+            snippet=snippet(body, secrets),
+        ) from None
+    if not isinstance(document, dict):
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice's answer to {path} is JSON but not an object",
+            status_code=status_code,
+            snippet=snippet(body, secrets),
+        )
+    return document
+
+
+_API_REMEDIES = {
+    CODE_NO_AUTHENTICATION: "The request carried no usable access token.",
+    CODE_NOT_AUTHORIZED: "Zoho did not accept the access token even after a refresh: the refresh token "
+    "may lack the scope this call needs (for example ZohoInvoice.invoices.READ, or "
+    "ZohoInvoice.fullaccess.all); issue a new refresh token with that scope.",
+    CODE_UNKNOWN_ORGANIZATION: "Check the connection's 'organization_id' extra; leave it empty to use the "
+    "only organization the account has.",
+}
+
+
+def api_error(
+    document: dict[str, Any], *, path: str, reset_seconds: int | None = None
+) -> ZohoInvoiceAPIError:
+    """The error a non-zero ``code`` stands for."""
+    code = document.get("code")
+    code = code if isinstance(code, int) else None
+    message = str(document.get("message") or "no message")
+    if code in UNAUTHORIZED_CODES:
+        return ZohoInvoiceAuthError(code, message, path=path, remedy=_API_REMEDIES.get(code))
+    if code == CODE_DAILY_QUOTA:
+        when = (
+            f" in about {reset_seconds // 3600} h {reset_seconds % 3600 // 60} min" if reset_seconds else ""
+        )
+        return ZohoInvoiceQuotaError(
+            code,
+            message,
+            path=path,
+            remedy=f"The organization's daily API quota is used up; it resets at midnight in the "
+            f"organization's time zone{when}. Retrying before then cannot succeed.",
+        )
+    remedy = _API_REMEDIES.get(code) if code is not None else None
+    error = ZohoInvoiceAPIError(code, message, path=path)
+    if remedy:
+        error.args = (f"{error.args[0]}. {remedy}",)
+    return error
+
+
+def answer_code(body: bytes) -> int | None:
+    """The ``code`` of a small error answer, if it is JSON; used to tell 429 kinds apart."""
+    try:
+        document = decode(body)
+    except msgspec.DecodeError:
+        return None
+    code = document.get("code") if isinstance(document, dict) else None
+    return code if isinstance(code, int) else None
+
+
+# Zoho Accounts' token errors (HTTP 200 with an "error" key), with what the user can do about each.
+TOKEN_ERROR_REMEDIES = {
+    "invalid_code": "Zoho Accounts rejected the refresh token: it is revoked, mistyped, or was issued in "
+    "another data centre. Issue a new refresh token (python -m airflow_provider_zoho_invoice oauth) and "
+    "check the connection's 'data_center' extra.",
+    "invalid_client": "Zoho Accounts does not know this Client ID in this data centre: check the Client ID "
+    "(the connection's Login) and the 'data_center' extra (a client registered on zoho.eu is unknown "
+    "to accounts.zoho.com).",
+    "invalid_client_secret": "The Client Secret (the connection's Password) does not belong to this "
+    "Client ID: copy it again from Zoho's API console.",
+    "Access Denied": "Zoho Accounts throttles access-token creation (at most 10 per refresh token in 10 "
+    "minutes): wait up to 10 minutes. Keep the connection's 'token_cache' at 'file' (the default) so that "
+    "tasks share one access token instead of each creating its own.",
+}
+PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_client_secret"})
+
+
+def token_error(document: dict[str, Any]) -> ZohoInvoiceAuthError:
+    error = str(document.get("error") or "unknown_error")
+    remedy = TOKEN_ERROR_REMEDIES.get(
+        error, "Check the connection's Client ID, Client Secret, refresh token and data centre."
+    )
+    return ZohoInvoiceAuthError(
+        None,
+        f"Zoho Accounts refused to issue an access token ({error})",
+        path=TOKEN_PATH,
+        cause=error,
+        remedy=remedy,
+        permanent=error in PERMANENT_TOKEN_ERRORS,
+    )
