@@ -36,16 +36,40 @@ def check_per_page(value: Any, *, rendered: bool = False) -> Any:
     return number
 
 
-def check_max_items(value: Any, *, rendered: bool = False) -> Any:
+def check_max_items(value: Any, *, rendered: bool = False, name: str = "max_items") -> Any:
     if value is None or value == "" or (rendered and value == "None"):
         return None
     if is_template(value) and not rendered:
         return value
     expected = "None or a whole number of at least 0"
-    number = _whole_number(value, "max_items", expected)
+    number = _whole_number(value, name, expected)
     if number < 0:
-        raise ValueError(f"max_items must be {expected} (got {value!r})")
+        raise ValueError(f"{name} must be {expected} (got {value!r})")
     return number
+
+
+# Mirrors v3.RESOURCES, which imports msgspec; this module is on the DAG-parse path and must not.
+RESOURCE_NAMES = (
+    "items",
+    "contacts",
+    "invoices",
+    "estimates",
+    "customerpayments",
+    "creditnotes",
+    "expenses",
+    "recurringinvoices",
+    "projects",
+    "taxes",
+    "users",
+)
+
+
+def check_resource(value: Any, *, rendered: bool = False) -> Any:
+    if is_template(value) and not rendered:
+        return value
+    if value not in RESOURCE_NAMES:
+        raise ValueError(f"resource must be one of {', '.join(RESOURCE_NAMES)} (got {value!r})")
+    return value
 
 
 def check_concurrency(value: Any) -> int:

@@ -1,56 +1,88 @@
-"""Stream items to a file that appears complete or not at all."""
+"""Stream rows to a file that appears complete or not at all."""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
-import json
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import IO, Any
 
-from airflow_provider_zoho_invoice.models import ITEM_FIELDS, ZohoInvoiceItem
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
 
 _FLUSH_ROWS = 1000
 
 
-def _jsonl_lines(items: Iterable[ZohoInvoiceItem]) -> Iterable[str]:
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for item in items:
-        yield dumps(item.to_dict()) + "\n"
+def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    import msgspec
+
+    # Decimal amounts are written as JSON numbers with the exact text Zoho sent.
+    encode = msgspec.json.Encoder(decimal_format="number").encode
+    for row in rows:
+        yield encode(row) + b"\n"
 
 
-def _csv_lines(items: Iterable[ZohoInvoiceItem]) -> Iterable[str]:
+def _csv_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, (str, int, Decimal)) and not isinstance(value, bool)):
+        return value
+    import msgspec
+
+    return msgspec.json.encode(value).decode()  # nested objects, lists and booleans as JSON text
+
+
+def _csv_lines(rows: Iterable[dict[str, Any]], fieldnames: Sequence[str] | None) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ITEM_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for item in items:
-        writer.writerow(item.to_dict())
-        yield buffer.getvalue()
+    writer: csv.DictWriter[str] | None = None
+    if fieldnames is not None:
+        writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+        writer.writeheader()
+    for row in rows:
+        if writer is None:
+            fieldnames = list(row)
+            writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+            writer.writeheader()
+        extra = [key for key in row if key not in writer.fieldnames]
+        if extra:
+            raise ZohoInvoiceError(
+                f"A row has field(s) {', '.join(extra)} that the CSV header (taken from the first row) "
+                "lacks; CSV cannot hold rows of varying shape: use output_format='jsonl'"
+            )
+        writer.writerow({key: _csv_cell(value) for key, value in row.items()})
+        yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
     if buffer.tell():
-        yield buffer.getvalue()
+        yield buffer.getvalue().encode("utf-8")
 
 
-def write_items(items: Iterable[ZohoInvoiceItem], path: str, output_format: str) -> dict[str, Any]:
-    """Write to a temporary sibling, then move it onto ``path``; a failure leaves ``path`` untouched."""
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    path: str,
+    output_format: str,
+    *,
+    csv_fields: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Write to a temporary sibling, then move it onto ``path``; a failure leaves ``path`` untouched.
+
+    A path ending in ``.gz`` is gzip-compressed (with a fixed timestamp, so that re-running
+    an interval over unchanged data writes the same bytes).
+    """
     from airflow_provider_zoho_invoice.compat import ObjectStoragePath
 
     final = ObjectStoragePath(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.partial"
-    counted = _Counted(items)
-    lines = _jsonl_lines(counted) if output_format == "jsonl" else _csv_lines(counted)
+    counted = _Counted(rows)
+    lines = _jsonl_lines(counted) if output_format == "jsonl" else _csv_lines(counted, csv_fields)
     try:
-        with temporary.open("wb") as handle:
-            batch: list[str] = []
-            for line in lines:
-                batch.append(line)
-                if len(batch) >= _FLUSH_ROWS:
-                    handle.write("".join(batch).encode("utf-8"))
-                    batch.clear()
-            handle.write("".join(batch).encode("utf-8"))
+        with temporary.open("wb") as raw:
+            if final.name.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as compressed:
+                    _copy(lines, compressed)
+            else:
+                _copy(lines, raw)
         temporary.rename(final)
     except BaseException:
         try:
@@ -62,14 +94,24 @@ def write_items(items: Iterable[ZohoInvoiceItem], path: str, output_format: str)
     return {"path": str(final), "count": counted.count, "format": output_format}
 
 
-class _Counted:
-    """Counts items as they stream past, so the count costs no second pass."""
+def _copy(lines: Iterable[bytes], handle: IO[bytes] | Any) -> None:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _FLUSH_ROWS:
+            handle.write(b"".join(batch))
+            batch.clear()
+    handle.write(b"".join(batch))
 
-    def __init__(self, items: Iterable[ZohoInvoiceItem]) -> None:
-        self._items = items
+
+class _Counted:
+    """Counts rows as they stream past, so the count costs no second pass."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
+        self._rows = rows
         self.count = 0
 
-    def __iter__(self) -> Iterator[ZohoInvoiceItem]:
-        for item in self._items:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self._rows:
             self.count += 1
-            yield item
+            yield row

@@ -29,16 +29,25 @@ def test_provider_info_names_every_module_and_the_connection_type():
     for section in ("hooks", "operators", "sensors", "triggers"):
         for module in info[section][0]["python-modules"]:
             importlib.import_module(module)
-    (conn_type,) = info["connection-types"]
-    assert conn_type["connection-type"] == "zoho_invoice"
-    assert conn_type["hook-name"] == "Zoho Invoice"
-    hook_module, _, hook_class = conn_type["hook-class-name"].rpartition(".")
-    hook = getattr(importlib.import_module(hook_module), hook_class)
-    assert (hook.conn_type, hook.default_conn_name, hook.hook_name) == (
-        "zoho_invoice",
-        "zoho_invoice_default",
-        "Zoho Invoice",
-    )
+    by_type = {entry["connection-type"]: entry for entry in info["connection-types"]}
+    expected = {
+        "zoho_invoice": "Zoho Invoice",
+        "zoho_invoice_oauth": "Zoho Invoice (OAuth 2.0)",
+    }
+    assert set(by_type) == set(expected)
+    for conn_type, hook_name in expected.items():
+        entry = by_type[conn_type]
+        assert entry["hook-name"] == hook_name
+        hook_module, _, hook_class = entry["hook-class-name"].rpartition(".")
+        hook = getattr(importlib.import_module(hook_module), hook_class)
+        assert (hook.conn_type, hook.default_conn_name, hook.hook_name, hook.conn_name_attr) == (
+            conn_type,
+            "zoho_invoice_default",
+            hook_name,
+            "zoho_invoice_conn_id",
+        )
+        # Defaults live in code: a schema default would be saved into every new connection.
+        assert all("default" not in field["schema"] for field in entry["conn-fields"].values())
 
 
 def test_airflow_providers_list_shows_the_package(airflow_db: Path):
@@ -63,7 +72,8 @@ def test_connection_form_as_the_ui_reads_it(airflow_db: Path):
         client = TestClient(create_app())
         response = client.get("/ui/connections/hook_meta")
     assert response.status_code == 200
-    (form,) = [entry for entry in response.json() if entry["connection_type"] == "zoho_invoice"]
+    forms = {entry["connection_type"]: entry for entry in response.json()}
+    form = forms["zoho_invoice"]
     assert form["hook_name"] == "Zoho Invoice"
     fields = form["standard_fields"]
     assert fields["host"] == {
@@ -72,12 +82,26 @@ def test_connection_form_as_the_ui_reads_it(airflow_db: Path):
         "placeholder": "https://invoice.zoho.com",
     }
     assert fields["password"]["title"] == "Auth Token"
-    assert fields["login"]["hidden"] and fields["port"]["hidden"] and fields["url_schema"]["hidden"]
+    assert fields["login"]["hidden"] and fields["url_schema"]["hidden"]
+    assert not (fields["port"] or {}).get("hidden")  # the port is honoured, so it is offered
     extras = form["extra_fields"]
-    assert set(extras) >= {"apikey", "scope", "accounts_url", "timeout", "max_retries", "requests_per_minute"}
+    assert set(extras) >= {"apikey", "scope", "accounts_url", "timeout", "connect_timeout", "backoff", "verify"}
     assert extras["apikey"]["schema"]["format"] == "password"
-    assert extras["scope"]["value"] == "invoiceapi"
-    assert extras["accounts_url"]["value"] == "https://accounts.zoho.com"
+    assert "required" in extras["apikey"]["schema"]["title"].lower()
+    assert extras["scope"]["value"] is None and "invoiceapi" in extras["scope"]["description"]
+
+    oauth = forms["zoho_invoice_oauth"]
+    assert oauth["hook_name"] == "Zoho Invoice (OAuth 2.0)"
+    standard = oauth["standard_fields"]
+    assert standard["login"]["title"] == "Client ID" and standard["password"]["title"] == "Client Secret"
+    assert standard["host"]["hidden"] and standard["port"]["hidden"] and standard["url_schema"]["hidden"]
+    oauth_extras = oauth["extra_fields"]
+    assert set(oauth_extras) >= {
+        "refresh_token", "organization_id", "data_center", "accounts_url", "api_domain", "token_cache",
+        "timeout", "connect_timeout", "max_retries", "backoff", "requests_per_minute", "verify",
+    }  # fmt: skip
+    assert oauth_extras["refresh_token"]["schema"]["format"] == "password"
+    assert all(field["value"] is None for field in oauth_extras.values())
     deprecations = [
         w for w in caught if "Deprecat" in type(w.message).__name__ and "zoho" in str(w.message).lower()
     ]

@@ -325,10 +325,17 @@ class ZohoInvoiceHook(BaseHook):
                 raise
         return next((item for item in self.list_items() if item.name == name), None)
 
+    def check_credentials(self) -> None:
+        """One cheap authenticated call; raises ZohoInvoiceAuthError if Zoho rejects the credentials.
+
+        The rejection is not ``permanent``: a newly issued API key starts working some time later.
+        """
+        self.get_page(1, 1)
+
     def validate_token(self) -> bool:
         """True if Zoho accepts the authtoken and API key, False if it rejects them; other failures raise."""
         try:
-            self.get_page(1, 1)
+            self.check_credentials()
         except ZohoInvoiceAuthError:
             return False
         return True

@@ -1,29 +1,37 @@
-"""Operators for Zoho Invoice: thin task wrappers around ZohoInvoiceHook.
+"""Operators for Zoho Invoice: thin task wrappers around the hooks.
 
-DAG files import this module on every parse, so it imports neither ``requests``
-nor ``xmltodict``: the hook is imported when a task runs.
+Each operator works with either connection type: the hook is picked from the
+connection when the task runs. DAG files import this module on every parse, so it
+imports neither ``requests``, ``xmltodict`` nor ``msgspec``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_zoho_invoice._validation import (
     check_concurrency,
     check_max_items,
     check_output_format,
     check_per_page,
+    check_resource,
     is_template,
 )
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseOperator
-from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError, ZohoInvoiceConfigError
-from airflow_provider_zoho_invoice.hooks import hook_for
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAuthError,
+    ZohoInvoiceConfigError,
+    ZohoInvoiceQuotaError,
+)
+from airflow_provider_zoho_invoice.hooks import OAUTH_CONN_TYPE, as_row, hook_for
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from airflow_provider_zoho_invoice.compat import Context
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
 
 MAX_XCOM_ITEMS = 1000
 """Most items returned through XCom; larger listings belong in ``output_path``."""
@@ -32,45 +40,26 @@ DEFAULT_CONCURRENCY = 4
 """Pages fetched at once by default: most of the gain of eight workers, half the burst on Zoho's limit."""
 
 
-def _fail_on_auth(conn_id: str, exc: ZohoInvoiceAuthError | ZohoInvoiceConfigError) -> AirflowFailException:
-    """Retrying cannot heal rejected or missing credentials, so fail without Airflow task retries."""
+_UNFIXABLE = (ZohoInvoiceAuthError, ZohoInvoiceConfigError, ZohoInvoiceQuotaError)
+"""Failures a task retry cannot heal: rejected or missing credentials, bad configuration, a spent quota."""
+
+
+def _fail_at_once(conn_id: str, exc: Exception) -> AirflowFailException:
+    """Fail without Airflow task retries, naming the connection and the fix."""
     return AirflowFailException(f"Zoho Invoice connection '{conn_id}': {exc}")
 
 
-class ZohoInvoiceListItemsOperator(BaseOperator):
-    """List the Zoho Invoice item catalogue and hand it to the next task.
+class _ZohoInvoiceListOperator(BaseOperator):
+    """What listing operators share: XCom for small results, an atomic file for large ones."""
 
-    Without ``output_path`` the items come back through XCom as a list of dicts
-    (at most :data:`MAX_XCOM_ITEMS`). With it, they are streamed page by page to
-    that path (local, ``file://``, ``s3://``… anything Airflow's object storage
-    opens) as JSON Lines or CSV; the file appears complete or not at all, and the
-    task returns ``{"path": ..., "count": ..., "format": ...}``.
-
-    :param zoho_invoice_conn_id: connection to use (templated).
-    :param per_page: items per request, 1 to 200 (templated).
-    :param max_items: stop after this many items; ``None`` lists all (templated).
-    :param output_path: where to write the items (templated).
-    :param output_format: ``"jsonl"`` or ``"csv"`` (templated).
-    :param concurrency: pages fetched at once after the first, 1 to 16.
-    :param emit_asset: declare ``output_path`` (static paths only) as an outlet Asset so
-        that downstream DAGs can be scheduled on it.
-    """
-
-    template_fields: Sequence[str] = (
-        "zoho_invoice_conn_id",
-        "per_page",
-        "max_items",
-        "output_path",
-        "output_format",
-    )
     ui_color = "#e8f4ea"
+    _noun = "records"
 
     def __init__(
         self,
         *,
         zoho_invoice_conn_id: str = "zoho_invoice_default",
         per_page: int | str = 200,
-        max_items: int | str | None = None,
         output_path: str | None = None,
         output_format: str = "jsonl",
         concurrency: int = DEFAULT_CONCURRENCY,
@@ -89,47 +78,52 @@ class ZohoInvoiceListItemsOperator(BaseOperator):
         super().__init__(**kwargs)
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
         self.per_page = check_per_page(per_page)
-        self.max_items = check_max_items(max_items)
         self.output_path = output_path
         self.output_format = check_output_format(output_format)
         self.concurrency = check_concurrency(concurrency)
 
     @cached_property
-    def hook(self) -> ZohoInvoiceHook:
+    def hook(self) -> AnyZohoInvoiceHook:
         return hook_for(self.zoho_invoice_conn_id)
 
-    def execute(self, context: Context) -> Any:
+    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _csv_fields(self) -> tuple[str, ...] | None:
+        return None
+
+    def _emit(self, context: Context, max_rows: int | None) -> Any:
         per_page = check_per_page(self.per_page, rendered=True)
-        max_items = check_max_items(self.max_items, rendered=True)
         output_format = check_output_format(self.output_format, rendered=True)
         try:
             if self.output_path:
-                from airflow_provider_zoho_invoice.output import write_items
+                from airflow_provider_zoho_invoice.output import write_rows
 
-                items = self.hook.list_items(
-                    per_page=per_page, max_items=max_items, concurrency=self.concurrency
+                result = write_rows(
+                    self._rows(per_page, max_rows),
+                    self.output_path,
+                    output_format,
+                    csv_fields=self._csv_fields(),
                 )
-                result = write_items(items, self.output_path, output_format)
-                self.log.info("Wrote %d Zoho Invoice items to %s", result["count"], result["path"])
+                self.log.info("Wrote %d Zoho Invoice %s to %s", result["count"], self._noun, result["path"])
                 self._attach_asset_extra(context, result)
                 return result
-            return self._to_xcom(per_page, max_items)
-        except (ZohoInvoiceAuthError, ZohoInvoiceConfigError) as exc:
-            raise _fail_on_auth(self.zoho_invoice_conn_id, exc) from exc
+            return self._to_xcom(per_page, max_rows)
+        except _UNFIXABLE as exc:
+            raise _fail_at_once(self.zoho_invoice_conn_id, exc) from exc
 
-    def _to_xcom(self, per_page: int, max_items: int | None) -> list[dict[str, Any]]:
-        # Without a smaller max_items, ask for one more than fits: an oversized catalogue is then
-        # detected without listing all of it.
-        small = max_items is not None and max_items <= MAX_XCOM_ITEMS
-        wanted = max_items if small else MAX_XCOM_ITEMS + 1
-        items = self.hook.list_items(per_page=per_page, max_items=wanted, concurrency=self.concurrency)
-        rows = [item.to_dict() for item in items]
+    def _to_xcom(self, per_page: int, max_rows: int | None) -> list[dict[str, Any]]:
+        # Without a smaller limit, ask for one more than fits: an oversized listing is then
+        # detected without reading all of it.
+        small = max_rows is not None and max_rows <= MAX_XCOM_ITEMS
+        wanted = max_rows if small else MAX_XCOM_ITEMS + 1
+        rows = list(self._rows(per_page, wanted))
         if len(rows) > MAX_XCOM_ITEMS:
             raise AirflowFailException(
-                f"The catalogue has more than {MAX_XCOM_ITEMS} items, too many for XCom: set output_path "
-                "to write them to a file (or max_items to take fewer)"
+                f"There are more than {MAX_XCOM_ITEMS} {self._noun}, too many for XCom: set output_path "
+                f"to write them to a file (or a limit to take fewer)"
             )
-        self.log.info("Listed %d Zoho Invoice items", len(rows))
+        self.log.info("Listed %d Zoho Invoice %s", len(rows), self._noun)
         return rows
 
     def _attach_asset_extra(self, context: Context, result: dict[str, Any]) -> None:
@@ -143,8 +137,124 @@ class ZohoInvoiceListItemsOperator(BaseOperator):
                 continue
 
 
+class ZohoInvoiceListItemsOperator(_ZohoInvoiceListOperator):
+    """List the Zoho Invoice item catalogue and hand it to the next task.
+
+    Without ``output_path`` the items come back through XCom as a list of dicts
+    (at most :data:`MAX_XCOM_ITEMS`). With it, they are streamed page by page to
+    that path (local, ``file://``, ``s3://``… anything Airflow's object storage
+    opens) as JSON Lines (gzip-compressed if the path ends in ``.gz``) or CSV; the
+    file appears complete or not at all, and the task returns
+    ``{"path": ..., "count": ..., "format": ...}``. Rows are ``ZohoInvoiceItem.to_dict()``
+    on a legacy connection and Zoho's own item objects on an OAuth (v3) connection.
+
+    :param zoho_invoice_conn_id: connection to use, of either type (templated).
+    :param per_page: items per request, 1 to 200 (templated).
+    :param max_items: stop after this many items; ``None`` lists all (templated).
+    :param output_path: where to write the items (templated).
+    :param output_format: ``"jsonl"`` or ``"csv"`` (templated).
+    :param concurrency: pages fetched at once after the first, 1 to 16.
+    :param emit_asset: declare ``output_path`` (static paths only) as an outlet Asset so
+        that downstream DAGs can be scheduled on it.
+    """
+
+    template_fields: Sequence[str] = (
+        "zoho_invoice_conn_id",
+        "per_page",
+        "max_items",
+        "output_path",
+        "output_format",
+    )
+    _noun = "items"
+
+    def __init__(self, *, max_items: int | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_items = check_max_items(max_items)
+
+    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
+        items = self.hook.list_items(per_page=per_page, max_items=limit, concurrency=self.concurrency)
+        return (as_row(item) for item in items)
+
+    def _csv_fields(self) -> tuple[str, ...] | None:
+        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+
+        if isinstance(self.hook, ZohoInvoiceHook):
+            from airflow_provider_zoho_invoice.models import ITEM_FIELDS
+
+            return ITEM_FIELDS  # legacy rows have one fixed shape, so even an empty file has its header
+        return None
+
+    def execute(self, context: Context) -> Any:
+        return self._emit(context, check_max_items(self.max_items, rendered=True))
+
+
+class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
+    """List any Zoho Invoice v3 resource (invoices, contacts, payments, ...) and hand it on.
+
+    Needs a ``zoho_invoice_oauth`` connection. Records are Zoho's JSON objects unchanged;
+    in a JSON Lines file every amount keeps the exact number text Zoho sent; through
+    XCom (at most :data:`MAX_XCOM_ITEMS` records) amounts arrive as decimal text.
+
+    :param resource: one of ``items``, ``contacts``, ``invoices``, ``estimates``,
+        ``customerpayments``, ``creditnotes``, ``expenses``, ``recurringinvoices``, ``projects``,
+        ``taxes``, ``users`` (templated).
+    :param params: extra query parameters, e.g. ``{"status": "paid"}`` (templated).
+    :param max_records: stop after this many records; ``None`` lists all (templated).
+    :param output_path: where to write the records, JSON Lines; ``.gz`` compresses (templated).
+    :param output_format: ``"jsonl"`` or ``"csv"`` (nested objects as JSON text) (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "zoho_invoice_conn_id",
+        "resource",
+        "params_",
+        "per_page",
+        "max_records",
+        "output_path",
+        "output_format",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"params_": "json"}
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        params: dict[str, Any] | None = None,
+        max_records: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = check_resource(resource)
+        self.params_ = params  # BaseOperator.params is Airflow's DAG params
+        self.max_records = check_max_items(max_records, name="max_records")
+
+    @property
+    def _noun(self) -> str:  # type: ignore[override]
+        return str(self.resource)
+
+    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
+        hook = self.hook
+        if getattr(hook, "conn_type", None) != OAUTH_CONN_TYPE:
+            raise ZohoInvoiceConfigError(
+                f"{type(self).__name__} needs a '{OAUTH_CONN_TYPE}' connection (Zoho Invoice API v3); "
+                f"'{self.zoho_invoice_conn_id}' is a legacy 'zoho_invoice' connection, whose API lists only "
+                "items: use ZohoInvoiceListItemsOperator with it"
+            )
+        records = hook.list_records(  # type: ignore[union-attr]
+            check_resource(self.resource, rendered=True),
+            params=self.params_,
+            per_page=per_page,
+            max_records=limit,
+            concurrency=self.concurrency,
+        )
+        return records if self.output_path else (as_row(record) for record in records)
+
+    def execute(self, context: Context) -> Any:
+        return self._emit(context, check_max_items(self.max_records, rendered=True, name="max_records"))
+
+
 class ZohoInvoiceValidateTokenOperator(BaseOperator):
-    """Succeed if Zoho Invoice accepts the connection's authtoken and API key; fail fast if not.
+    """Succeed if Zoho Invoice accepts the connection's credentials (either type); fail fast if not.
 
     A rejected credential fails the task without retries and says which credential
     and how to fix it. Network trouble keeps Airflow's normal retries.
@@ -158,14 +268,14 @@ class ZohoInvoiceValidateTokenOperator(BaseOperator):
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
 
     @cached_property
-    def hook(self) -> ZohoInvoiceHook:
+    def hook(self) -> AnyZohoInvoiceHook:
         return hook_for(self.zoho_invoice_conn_id)
 
     def execute(self, context: Context) -> bool:
         try:
-            self.hook.get_page(1, 1)
-        except (ZohoInvoiceAuthError, ZohoInvoiceConfigError) as exc:
-            raise _fail_on_auth(self.zoho_invoice_conn_id, exc) from exc
+            self.hook.check_credentials()
+        except _UNFIXABLE as exc:
+            raise _fail_at_once(self.zoho_invoice_conn_id, exc) from exc
         self.log.info("Zoho Invoice accepted the credentials of connection '%s'", self.zoho_invoice_conn_id)
         return True
 

@@ -13,16 +13,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseSensorOperator
-from airflow_provider_zoho_invoice.exceptions import (
-    ZohoInvoiceAPIError,
-    ZohoInvoiceConfigError,
-    ZohoInvoiceError,
-)
-from airflow_provider_zoho_invoice.hooks import hook_for
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
+from airflow_provider_zoho_invoice.hooks import as_row, hook_for
+from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, credentials_accepted
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Context
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
     from airflow_provider_zoho_invoice.triggers.zoho_invoice import _ZohoInvoicePollTrigger
 
 
@@ -48,7 +45,7 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
 
     @cached_property
-    def hook(self) -> ZohoInvoiceHook:
+    def hook(self) -> AnyZohoInvoiceHook:
         return hook_for(self.zoho_invoice_conn_id)
 
     def _check(self) -> Any:
@@ -61,7 +58,7 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
     def poke(self, context: Context) -> Any:
         try:
             result = self._check()
-        except (ZohoInvoiceAPIError, ZohoInvoiceConfigError) as exc:
+        except UNFIXABLE_BY_WAITING as exc:
             raise AirflowFailException(f"{type(self).__name__} cannot succeed by waiting: {exc}") from exc
         except ZohoInvoiceError as exc:
             self.log.warning("Zoho Invoice did not answer usefully, will poke again: %s", exc)
@@ -98,17 +95,15 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
 
 
 class ZohoInvoiceTokenSensor(_ZohoInvoiceSensor):
-    """Wait until Zoho Invoice accepts the connection's authtoken and API key.
+    """Wait until Zoho Invoice accepts the connection's credentials.
 
-    A newly requested API key starts working some time after Zoho issues it;
-    put this sensor in front of the first task that needs it.
+    A newly requested legacy API key starts working some time after Zoho issues it;
+    put this sensor in front of the first task that needs it. On an OAuth connection,
+    answers no wait can heal (an unknown client, a revoked refresh token) fail at once.
     """
 
     def _check(self) -> bool:
-        valid = self.hook.validate_token()
-        if not valid:
-            self.log.info("Zoho Invoice does not accept the credentials yet")
-        return valid
+        return credentials_accepted(self.hook, self.log)
 
     def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
         from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceTokenTrigger
@@ -123,7 +118,8 @@ class ZohoInvoiceTokenSensor(_ZohoInvoiceSensor):
 class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
     """Wait until an item exists, given its ``item_id`` or its exact ``name`` (both templated).
 
-    Succeeds with the item's dict (``ZohoInvoiceItem.to_dict()``) as its XCom value.
+    Succeeds with the item's dict as its XCom value (``ZohoInvoiceItem.to_dict()`` on a legacy
+    connection, Zoho's item object with amounts as decimal text on an OAuth one).
     """
 
     template_fields: Sequence[str] = ("zoho_invoice_conn_id", "item_id", "name")
@@ -148,7 +144,7 @@ class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
         if item is None:
             self.log.info("No Zoho Invoice item %s yet", self.item_id or repr(self.name))
             return None
-        return item.to_dict()
+        return as_row(item)
 
     def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
         from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceItemTrigger

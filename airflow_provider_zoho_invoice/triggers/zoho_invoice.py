@@ -13,14 +13,12 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import BaseTrigger, TriggerEvent
-from airflow_provider_zoho_invoice.exceptions import (
-    ZohoInvoiceAPIError,
-    ZohoInvoiceConfigError,
-    ZohoInvoiceError,
-)
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
+from airflow_provider_zoho_invoice.hooks import as_row
+from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, credentials_accepted
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
 
 _MODULE = __name__
 
@@ -44,14 +42,14 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return f"{_MODULE}.{type(self).__name__}", self._kwargs()
 
-    async def _hook(self) -> ZohoInvoiceHook:
+    async def _hook(self) -> AnyZohoInvoiceHook:
         from airflow_provider_zoho_invoice.compat import aget_connection
-        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
+        from airflow_provider_zoho_invoice.hooks import hook_for
 
         connection = await aget_connection(self.zoho_invoice_conn_id)
-        return ZohoInvoiceHook(self.zoho_invoice_conn_id, connection=connection)
+        return hook_for(self.zoho_invoice_conn_id, connection=connection)
 
-    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
+    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
         """Blocking check, run in a thread; a dict means done and becomes the event's ``result``."""
         raise NotImplementedError
 
@@ -65,7 +63,7 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
             while True:
                 try:
                     result = await asyncio.to_thread(self.check, hook)
-                except (ZohoInvoiceAPIError, ZohoInvoiceConfigError) as exc:
+                except UNFIXABLE_BY_WAITING as exc:
                     yield TriggerEvent({"status": "error", "message": str(exc)})
                     return
                 except ZohoInvoiceError as exc:
@@ -87,8 +85,8 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
 class ZohoInvoiceTokenTrigger(_ZohoInvoicePollTrigger):
     """Fire once Zoho accepts the connection's authtoken and API key."""
 
-    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
-        return {"valid": True} if hook.validate_token() else None
+    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
+        return {"valid": True} if credentials_accepted(hook, self.log) else None
 
 
 class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
@@ -112,6 +110,6 @@ class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
     def _kwargs(self) -> dict[str, Any]:
         return {**super()._kwargs(), "item_id": self.item_id, "name": self.name}
 
-    def check(self, hook: ZohoInvoiceHook) -> dict[str, Any] | None:
+    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
         item = hook.find_item(item_id=self.item_id, name=self.name)
-        return None if item is None else item.to_dict()
+        return None if item is None else as_row(item)
