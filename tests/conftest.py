@@ -138,7 +138,7 @@ def dag_source(dag_id: str, body: str) -> str:
         from datetime import datetime
         from airflow.sdk import DAG, task
         from airflow_provider_zoho_invoice.operators.zoho_invoice import (
-            ZohoInvoiceListItemsOperator, ZohoInvoiceValidateTokenOperator,
+            ZohoInvoiceListItemsOperator, ZohoInvoiceListRecordsOperator, ZohoInvoiceValidateTokenOperator,
         )
         from airflow_provider_zoho_invoice.sensors.zoho_invoice import (
             ZohoInvoiceItemSensor, ZohoInvoiceTokenSensor,

@@ -85,7 +85,15 @@ def test_connection_form_as_the_ui_reads_it(airflow_db: Path):
     assert fields["login"]["hidden"] and fields["url_schema"]["hidden"]
     assert not (fields["port"] or {}).get("hidden")  # the port is honoured, so it is offered
     extras = form["extra_fields"]
-    assert set(extras) >= {"apikey", "scope", "accounts_url", "timeout", "connect_timeout", "backoff", "verify"}
+    assert set(extras) >= {
+        "apikey",
+        "scope",
+        "accounts_url",
+        "timeout",
+        "connect_timeout",
+        "backoff",
+        "verify",
+    }
     assert extras["apikey"]["schema"]["format"] == "password"
     assert "required" in extras["apikey"]["schema"]["title"].lower()
     assert extras["scope"]["value"] is None and "invoiceapi" in extras["scope"]["description"]

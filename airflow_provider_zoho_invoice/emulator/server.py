@@ -483,13 +483,12 @@ class ZohoInvoiceEmulator:
 
     def oauth_connection_json(self, **extra: Any) -> str:
         """The ``AIRFLOW_CONN_*`` value (JSON) of a ``zoho_invoice_oauth`` connection to this emulator."""
-        return oauth_connection_json(
-            self.url,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            refresh_token=self.refresh_token,
-            **extra,
-        )
+        credentials = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+        return oauth_connection_json(self.url, **{**credentials, **extra})
 
 
 def connection_json(

@@ -198,7 +198,8 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
     :param resource: one of ``items``, ``contacts``, ``invoices``, ``estimates``,
         ``customerpayments``, ``creditnotes``, ``expenses``, ``recurringinvoices``, ``projects``,
         ``taxes``, ``users`` (templated).
-    :param params: extra query parameters, e.g. ``{"status": "paid"}`` (templated).
+    :param query_params: extra query parameters, e.g. ``{"status": "paid"}`` (templated). Not
+        ``params``: Airflow merges an operator's ``params`` into the DAG's params.
     :param max_records: stop after this many records; ``None`` lists all (templated).
     :param output_path: where to write the records, JSON Lines; ``.gz`` compresses (templated).
     :param output_format: ``"jsonl"`` or ``"csv"`` (nested objects as JSON text) (templated).
@@ -207,25 +208,25 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
     template_fields: Sequence[str] = (
         "zoho_invoice_conn_id",
         "resource",
-        "params_",
+        "query_params",
         "per_page",
         "max_records",
         "output_path",
         "output_format",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"params_": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"query_params": "json"}
 
     def __init__(
         self,
         *,
         resource: str,
-        params: dict[str, Any] | None = None,
+        query_params: dict[str, Any] | None = None,
         max_records: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.resource = check_resource(resource)
-        self.params_ = params  # BaseOperator.params is Airflow's DAG params
+        self.query_params = query_params
         self.max_records = check_max_items(max_records, name="max_records")
 
     @property
@@ -242,7 +243,7 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
             )
         records = hook.list_records(  # type: ignore[union-attr]
             check_resource(self.resource, rendered=True),
-            params=self.params_,
+            params=self.query_params,
             per_page=per_page,
             max_records=limit,
             concurrency=self.concurrency,

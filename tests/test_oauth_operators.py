@@ -1,0 +1,192 @@
+"""Every operator, sensor and trigger with a zoho_invoice_oauth (API v3) connection, run through Airflow."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gzip
+import json
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
+from airflow_provider_zoho_invoice.triggers.zoho_invoice import (
+    ZohoInvoiceItemTrigger,
+    ZohoInvoiceTokenTrigger,
+)
+from airflow_provider_zoho_invoice.v3 import encode
+from tests.conftest import dag_source, task_states, xcom_value
+
+
+def expected_records(emulator, resource: str) -> list[dict]:
+    return [emulator.records.record(resource, index) for index in range(emulator.records.size(resource))]
+
+
+def decimal_text(record: dict) -> dict:
+    """What XCom carries: the record as sent (whole numbers stay numbers), other amounts as decimal text."""
+    return json.loads(encode(record).decode(), parse_float=str)
+
+
+def test_list_items_operator_to_xcom(run_dag, oauth_emulator):
+    body = 'ZohoInvoiceListItemsOperator(task_id="list", per_page=50, max_items=70)'
+    dag_run = run_dag(dag_source("v3_items_xcom", body), "v3_items_xcom")
+    assert task_states(dag_run) == {"list": "success"}
+    rows = xcom_value(dag_run, "list")
+    assert rows == [decimal_text(record) for record in expected_records(oauth_emulator, "items")[:70]]
+    assert rows[0]["rate"] == "500.0"
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "jsonl.gz"])
+def test_list_records_operator_to_a_file_keeps_zoho_bytes(run_dag, oauth_emulator, tmp_path, suffix):
+    body = f"""
+        ZohoInvoiceListRecordsOperator(
+            task_id="invoices", resource="{{{{ params.resource }}}}", query_params={{"status": "{{{{ params.s }}}}"}},
+            per_page=40, output_path="{tmp_path}/invoices.{suffix}",
+        )
+    """
+    source = dag_source(f"v3_file_{suffix.replace('.', '_')}", body).replace(
+        "catchup=False", 'catchup=False, params={"resource": "invoices", "s": "any"}'
+    )
+    dag_run = run_dag(source, f"v3_file_{suffix.replace('.', '_')}")
+    assert task_states(dag_run) == {"invoices": "success"}
+    target = tmp_path / f"invoices.{suffix}"
+    assert xcom_value(dag_run, "invoices") == {"path": str(target), "count": 450, "format": "jsonl"}
+    raw = target.read_bytes()
+    text = gzip.decompress(raw) if suffix.endswith(".gz") else raw
+    assert text.splitlines() == [encode(record) for record in expected_records(oauth_emulator, "invoices")]
+    assert b".50," in text  # amounts such as 360.50 keep Zoho's number text
+
+
+def test_list_records_operator_csv(oauth_emulator, tmp_path):
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="contacts", resource="contacts", output_path=str(tmp_path / "c.csv"), output_format="csv"
+    )
+    assert operator.execute({})["count"] == 450
+    with (tmp_path / "c.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    first = expected_records(oauth_emulator, "contacts")[0]
+    assert list(rows[0]) == list(first)
+    assert rows[1]["outstanding_receivable_amount"] == str(
+        expected_records(oauth_emulator, "contacts")[1]["outstanding_receivable_amount"]
+    )
+    assert rows[0]["custom_fields"] == "[]"
+
+
+def test_list_records_operator_to_xcom_and_the_bound(run_dag, make_emulator, use_oauth_emulator, capfd):
+    emulator = make_emulator(records={"customerpayments": 1001, "taxes": 5})
+    use_oauth_emulator(emulator)
+    body = """
+        ZohoInvoiceListRecordsOperator(task_id="taxes", resource="taxes")
+        ZohoInvoiceListRecordsOperator(task_id="payments", resource="customerpayments")
+    """
+    dag_run = run_dag(dag_source("v3_records_xcom", body), "v3_records_xcom")
+    assert task_states(dag_run) == {"taxes": "success", "payments": "failed"}
+    assert xcom_value(dag_run, "taxes") == [decimal_text(r) for r in expected_records(emulator, "taxes")]
+    assert "more than 1000 customerpayments, too many for XCom" in capfd.readouterr().out
+
+
+def test_list_records_operator_refuses_a_legacy_connection(run_dag, make_emulator, use_emulator, capfd):
+    emulator = make_emulator(items=3)
+    use_emulator(emulator)
+    body = 'ZohoInvoiceListRecordsOperator(task_id="invoices", resource="invoices", retries=2)'
+    dag_run = run_dag(dag_source("v3_legacy_refused", body), "v3_legacy_refused")
+    assert task_states(dag_run) == {"invoices": "failed"}
+    assert "needs a 'zoho_invoice_oauth' connection" in capfd.readouterr().out
+    assert emulator.requests["items"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"resource": "bills"}, "resource must be one of items, contacts"),
+        ({"resource": "invoices", "max_records": -1}, "max_records must be None or a whole number"),
+        ({"resource": "invoices", "per_page": 201}, "per_page"),
+    ],
+)
+def test_list_records_operator_checks_static_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ZohoInvoiceListRecordsOperator(task_id="r", **kwargs)
+
+
+def test_validate_token_operator(run_dag, make_emulator, use_oauth_emulator, capfd):
+    emulator = make_emulator(records=1)
+    use_oauth_emulator(emulator)
+    use_oauth_emulator(emulator, conn_id="revoked", refresh_token="1000.revoked-refresh-value")
+    body = """
+        ZohoInvoiceValidateTokenOperator(task_id="good")
+        ZohoInvoiceValidateTokenOperator(task_id="bad", zoho_invoice_conn_id="revoked", retries=2)
+    """
+    dag_run = run_dag(dag_source("v3_validate", body), "v3_validate")
+    assert task_states(dag_run) == {"good": "success", "bad": "failed"}
+    out = capfd.readouterr().out
+    assert "invalid_code" in out and "issue a new refresh token" in out.lower()
+    assert "1000.revoked-refresh-value" not in out and emulator.client_secret not in out
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+def test_token_sensor_fails_at_once_on_a_revoked_refresh_token(
+    run_dag, make_emulator, use_oauth_emulator, mode
+):
+    emulator = make_emulator(records=1)
+    use_oauth_emulator(emulator, refresh_token="1000.revoked")
+    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
+    body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=5, timeout=600, {extra})'
+    started = time.monotonic()
+    dag_run = run_dag(dag_source(f"v3_token_{mode}", body), f"v3_token_{mode}")
+    assert task_states(dag_run) == {"wait": "failed"}
+    assert time.monotonic() - started < 60
+    assert emulator.requests["token"] == 1
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+def test_token_sensor_succeeds(run_dag, make_emulator, use_oauth_emulator, mode):
+    emulator = make_emulator(records=1)
+    use_oauth_emulator(emulator)
+    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
+    body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=60, {extra})'
+    dag_run = run_dag(dag_source(f"v3_token_ok_{mode}", body), f"v3_token_ok_{mode}")
+    assert task_states(dag_run) == {"wait": "success"}
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_item_sensor_waits_for_an_item_by_id_and_name(run_dag, make_emulator, use_oauth_emulator, mode):
+    emulator = make_emulator(records=20)
+    use_oauth_emulator(emulator)
+    extra = "deferrable=True" if mode == "deferrable" else 'mode="poke"'
+    new_id = "260815000000000020"  # the id the next added item gets
+    body = f"""
+        ZohoInvoiceItemSensor(task_id="by_id", item_id="{new_id}", poke_interval=0.3, timeout=60, {extra})
+        ZohoInvoiceItemSensor(task_id="by_name", name="Gift Box", poke_interval=0.3, timeout=60, {extra})
+    """
+    timer = threading.Timer(
+        1.0, lambda: emulator.records.add("items", name="Gift Box", rate=Decimal("49.90"))
+    )
+    timer.start()
+    try:
+        dag_run = run_dag(dag_source(f"v3_item_{mode}", body), f"v3_item_{mode}")
+    finally:
+        timer.cancel()
+    assert task_states(dag_run) == {"by_id": "success", "by_name": "success"}
+    by_id, by_name = xcom_value(dag_run, "by_id"), xcom_value(dag_run, "by_name")
+    assert by_id == by_name and by_id["item_id"] == new_id and by_id["rate"] == "49.90"
+
+
+def test_triggers_with_an_oauth_connection(oauth_emulator):
+    async def collect(trigger) -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
+    token = ZohoInvoiceTokenTrigger(
+        zoho_invoice_conn_id="zoho_invoice_default", poke_interval=0.1, end_time=time.time() + 30
+    )
+    assert asyncio.run(collect(token)) == [{"status": "success", "result": {"valid": True}}]
+    item = ZohoInvoiceItemTrigger(
+        zoho_invoice_conn_id="zoho_invoice_default",
+        poke_interval=0.1,
+        end_time=time.time() + 30,
+        name="Item 00003",
+    )
+    ((event),) = asyncio.run(collect(item))
+    assert event["status"] == "success" and event["result"]["item_id"] == "260815000000000003"
