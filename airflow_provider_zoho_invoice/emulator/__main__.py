@@ -17,17 +17,39 @@ from airflow_provider_zoho_invoice.emulator.server import (
     Account,
     ZohoInvoiceEmulator,
 )
+from airflow_provider_zoho_invoice.emulator.v3 import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION,
+    DEFAULT_REFRESH_TOKEN,
+)
+
+DEFAULT_PORT = 18765
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_zoho_invoice.emulator",
-        description="Serve the legacy Zoho Invoice API (and Zoho Accounts' authtoken API) locally.",
+        description="Serve Zoho Invoice locally: API v3 with Zoho Accounts' OAuth token endpoint, and the "
+        "legacy XML API with its authtoken API. On start it prints the connections that reach it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (default 8080)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port; 0 picks a free one (Airflow's API server has 8080)",
+    )
     parser.add_argument("--port-file", type=Path, help="write the chosen port to this file once listening")
-    parser.add_argument("--items", type=int, default=500, help="catalogue size (default 500)")
+    parser.add_argument("--items", type=int, default=500, help="legacy catalogue size")
+    parser.add_argument("--records", type=int, default=500, help="v3 records per resource")
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="OAuth client id accepted")
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="OAuth client secret accepted")
+    parser.add_argument("--refresh-token", default=DEFAULT_REFRESH_TOKEN, help="OAuth refresh token accepted")
+    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds an access token lives")
+    parser.add_argument("--per-minute-limit", type=int, default=0, help="v3 calls per minute; 0: no limit")
+    parser.add_argument("--daily-quota", type=int, default=0, help="v3 calls per day; 0: no quota")
     parser.add_argument("--seed", type=int, default=0, help="seed of the catalogue and the faults")
     parser.add_argument("--authtoken", default=DEFAULT_AUTHTOKEN, help="the authtoken accepted")
     parser.add_argument("--apikey", default=DEFAULT_APIKEY, help="the API key accepted")
@@ -84,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         accounts={email: Account(password)},
         faults=faults,
         seed_style_errors=args.seed_style_errors,
+        records=args.records,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        refresh_token=args.refresh_token,
+        token_lifetime=args.token_lifetime,
+        per_minute_limit=args.per_minute_limit,
+        daily_quota=args.daily_quota,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -92,7 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         port = emulator.url.rsplit(":", 1)[1]
         if args.port_file:
             args.port_file.write_text(port)
-        print(f"Zoho Invoice emulator: {emulator.url} ({args.items} items)", flush=True)
+        grant_code = emulator.v3.issue_grant_code()
+        print(
+            f"Zoho Invoice emulator on {emulator.url}: {args.records} v3 records per resource, "
+            f"{args.items} legacy items.\n"
+            f"OAuth (API v3): client id {args.client_id}, client secret {args.client_secret}, "
+            f"refresh token {args.refresh_token}, organization {DEFAULT_ORGANIZATION['organization_id']}\n"
+            f"  AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT='{emulator.oauth_connection_json()}'\n"
+            f"  grant code for 'python -m airflow_provider_zoho_invoice oauth': {grant_code}\n"
+            f"Legacy: authtoken {args.authtoken}, API key {args.apikey}, account {args.account}\n"
+            f"  AIRFLOW_CONN_ZOHO_INVOICE_LEGACY='{emulator.connection_json()}'",
+            flush=True,
+        )
         stop.wait()
     return 0
 

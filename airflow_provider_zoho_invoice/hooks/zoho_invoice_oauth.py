@@ -226,6 +226,50 @@ class ZohoInvoiceOAuthHook(BaseHook):
             api_domain=api_domain if isinstance(api_domain, str) else None,
         )
 
+    def exchange_grant_code(self, code: str) -> str:
+        """Trade a Self Client grant code for a refresh token (done once, at set-up).
+
+        The connection needs its Client ID and Client Secret (and data centre), not a refresh token.
+        """
+        config = self.config
+        if not config.client_id or not config.client_secret:
+            config.require_credentials(self.zoho_invoice_conn_id)  # names the missing field
+        if not code or not code.strip():
+            raise ValueError("exchange_grant_code needs the grant code from Zoho's API console")
+        secrets = (*config.secrets, code)
+        answer = self.transport.request(
+            "POST",
+            f"{config.accounts_url}{TOKEN_PATH}",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": config.client_id,
+                "client_secret": config.client_secret,
+                "code": code.strip(),
+            },
+            path=TOKEN_PATH,
+            secrets=secrets,
+            max_retries=0,  # a grant code is single-use
+        )
+        document = decode_object(answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=secrets)
+        if "error" in document:
+            error = token_error(document)
+            if error.cause == "invalid_code":
+                error.args = (
+                    "Zoho Accounts refused the grant code (invalid_code): it is mistyped, used already, or "
+                    "expired (Self Client codes live 3 to 10 minutes), or was made in another data centre. "
+                    "Generate a new one and run again.",
+                )
+            raise error
+        refresh_token = document.get("refresh_token")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise ZohoInvoiceResponseError(
+                "Zoho Accounts answered without a refresh_token: generate the grant code with "
+                "access type 'offline' (a Self Client's codes are)",
+                status_code=answer.status,
+            )
+        mask_secrets(refresh_token, document.get("access_token"))
+        return refresh_token
+
     def _api_base(self, token: AccessToken) -> str:
         """The API host: pinned by the connection, else named by the token answer, else the data centre's."""
         config = self.config
