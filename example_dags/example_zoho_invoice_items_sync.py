@@ -15,6 +15,8 @@ from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceList
 from airflow_provider_zoho_invoice.sensors.zoho_invoice import ZohoInvoiceTokenSensor
 
 OUTPUT_DIR = "{{ var.value.get('zoho_invoice_output_dir', '/tmp/zoho_invoice') }}"
+# The logical date, or for a manual run (none in Airflow 3: {{ ds }} is undefined) the run_after date.
+RUN_DAY = "{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}"
 
 with DAG(
     dag_id="example_zoho_invoice_items_sync",
@@ -32,7 +34,7 @@ with DAG(
 
     list_items = ZohoInvoiceListItemsOperator(
         task_id="list_items",
-        output_path=OUTPUT_DIR + "/items/{{ ds }}.jsonl",
+        output_path=f"{OUTPUT_DIR}/items/{RUN_DAY}.jsonl",
     )
 
     @task

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the example items-sync DAG with `airflow dags test` against the local Zoho Invoice emulator.
+# Run the example DAGs with `airflow dags test` against the local Zoho Invoice emulator:
+# the API v3 (OAuth) extraction, then the legacy items sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,9 +17,9 @@ export AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR=$demo/output
 echo "==> Preparing a SQLite Airflow metadata database in $AIRFLOW_HOME"
 "$bin/airflow" db migrate > "$demo/db-migrate.log" 2>&1 || { cat "$demo/db-migrate.log"; exit 1; }
 
-echo "==> Starting the Zoho Invoice emulator (1234 items)"
+echo "==> Starting the Zoho Invoice emulator (1234 legacy items, 750 v3 records per resource)"
 "$bin/python" -m airflow_provider_zoho_invoice.emulator --port 0 --port-file "$demo/emulator.port" \
-    --items 1234 > "$demo/emulator.log" 2>&1 &
+    --items 1234 --records 750 > "$demo/emulator.log" 2>&1 &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$demo/emulator.port" ] && break; sleep 0.1; done
@@ -26,21 +27,36 @@ for _ in $(seq 100); do [ -s "$demo/emulator.port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$demo/emulator.port")"
 echo "    listening on $url"
 
+run_dag() {  # dag id, log name
+    echo "==> airflow dags test $1 2026-01-01"
+    if ! "$bin/airflow" dags test "$1" 2026-01-01 > "$demo/$2.log" 2>&1; then
+        tail -n 60 "$demo/$2.log"
+        echo "The DAG run failed; full log: $demo/$2.log"
+        exit 1
+    fi
+    grep -q "state=success" "$demo/$2.log" || { tail -n 60 "$demo/$2.log"; echo "The DAG run did not succeed"; exit 1; }
+}
+
+# API v3 over OAuth 2.0: what every current Zoho account uses.
+export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice_oauth\", \"login\": \"1000.EMULATORCLIENTID\", \"password\": \"emulator-client-secret\", \"extra\": {\"refresh_token\": \"1000.emulator-refresh-token\", \"accounts_url\": \"$url\", \"api_domain\": \"$url\"}}"
+run_dag example_zoho_invoice_v3_extract v3-dag-test
+echo "==> The v3 extraction succeeded"
+grep -o "Zoho Invoice extract: .*" "$demo/v3-dag-test.log" | head -n 1 | sed 's/ \[.*//; s/^/    /'
+for resource in invoices contacts customerpayments; do
+    file=$(ls "$demo/output/$resource/"*.jsonl.gz)
+    echo "    $file: $(gzip -dc "$file" | wc -l) records"
+done
+echo "    first invoice:"
+gzip -dc "$(ls "$demo/output/invoices/"*.jsonl.gz)" | sed -n '1s/^\(.\{300\}\).*/      \1 .../p'
+
+# The legacy authtoken XML API.
 export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice\", \"host\": \"$url\", \"password\": \"emulator-authtoken\", \"extra\": {\"apikey\": \"emulator-apikey\", \"accounts_url\": \"$url\"}}"
-
-echo "==> airflow dags test example_zoho_invoice_items_sync 2026-01-01"
-if ! "$bin/airflow" dags test example_zoho_invoice_items_sync 2026-01-01 > "$demo/dag-test.log" 2>&1; then
-    tail -n 60 "$demo/dag-test.log"
-    echo "The DAG run failed; full log: $demo/dag-test.log"
-    exit 1
-fi
-grep -q "state=success" "$demo/dag-test.log" || { tail -n 60 "$demo/dag-test.log"; echo "The DAG run did not succeed"; exit 1; }
-
-output=$demo/output/items/2026-01-01.jsonl
-echo "==> The DAG run succeeded"
-grep -o "Zoho Invoice catalogue: .*" "$demo/dag-test.log" | head -n 1 | sed 's/^/    /'
+run_dag example_zoho_invoice_items_sync dag-test
+output=$(ls "$demo/output/items/"*.jsonl)
+echo "==> The legacy items sync succeeded"
+grep -o "Zoho Invoice catalogue: .*" "$demo/dag-test.log" | head -n 1 | sed 's/ \[.*//; s/^/    /'
 echo "    file:  $output"
 echo "    lines: $(wc -l < "$output")"
 echo "    first two items:"
 head -n 2 "$output" | sed 's/^/      /'
-echo "    (full log: $demo/dag-test.log)"
+echo "    (full logs: $demo/v3-dag-test.log, $demo/dag-test.log)"

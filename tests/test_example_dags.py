@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from decimal import Decimal
+
+import pytest
 
 from tests.conftest import EXAMPLE_DAGS, task_states, xcom_value
 
@@ -18,7 +21,7 @@ def test_items_sync_writes_exactly_the_catalogue(run_dag, make_emulator, use_emu
         "list_items": "success",
         "summarize": "success",
     }
-    output = tmp_path / "items" / f"{dag_run.logical_date:%Y-%m-%d}.jsonl"
+    output = tmp_path / "items" / f"{(dag_run.logical_date or dag_run.run_after):%Y-%m-%d}.jsonl"
     written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     catalogue = [item.as_row() for item in emulator.catalogue.items()]
     assert written == catalogue
@@ -42,3 +45,39 @@ def test_token_check_passes_and_fails(run_dag, make_emulator, use_emulator, capf
     assert task_states(dag_run) == {"validate_token": "failed"}
     out = capfd.readouterr().out
     assert "Invalid Ticket Passed" in out and "revoked-authtoken" not in out
+
+
+@pytest.mark.parametrize("logical_date", [None, "2026-03-04"])
+def test_v3_extract_writes_each_resource_exactly(
+    run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch, logical_date
+):
+    from datetime import datetime, timezone
+
+    from airflow_provider_zoho_invoice.v3 import encode
+
+    emulator = make_emulator(records={"invoices": 450, "contacts": 120, "customerpayments": 75}, seed=4)
+    use_oauth_emulator(emulator)
+    monkeypatch.setenv("AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR", str(tmp_path))
+    when = (
+        {"logical_date": datetime.fromisoformat(logical_date).replace(tzinfo=timezone.utc)}
+        if logical_date
+        else {}
+    )
+    dag_run = run_dag(
+        EXAMPLE_DAGS / "example_zoho_invoice_v3_extract.py", "example_zoho_invoice_v3_extract", **when
+    )
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"} and len(states) == 5
+    totals = Decimal(0)
+    for resource, count in {"invoices": 450, "contacts": 120, "customerpayments": 75}.items():
+        path = tmp_path / resource / f"{(dag_run.logical_date or dag_run.run_after):%Y-%m-%d}.jsonl.gz"
+        lines = gzip.decompress(path.read_bytes()).splitlines()
+        expected = [emulator.records.record(resource, index) for index in range(count)]
+        assert lines == [encode(record) for record in expected]
+        if resource == "invoices":
+            totals = sum((record["total"] for record in expected), Decimal(0))
+    summary = xcom_value(dag_run, "summarize")
+    assert summary == {
+        "counts": {"invoices": 450, "contacts": 120, "customerpayments": 75},
+        "invoice_total": str(totals),
+    }
