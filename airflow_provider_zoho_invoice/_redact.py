@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CREDENTIAL_PAIR = re.compile(r"(?i)\b(authtoken|apikey|api_key|password|email_id|ticket)=([^&\s\"'<>]+)")
+_CREDENTIAL_PAIR = re.compile(
+    r"(?i)\b(authtoken|apikey|api_key|password|email_id|ticket|client_secret|refresh_token|access_token|code)"
+    r"=([^&\s\"'<>]+)"
+)
+# JSON members that hold OAuth secrets; an unterminated value (a cut-off body) is masked to its end.
+_JSON_SECRET = re.compile(r'(?i)("(?:access_token|refresh_token|client_secret|id_token)"\s*:\s*")[^"]*"?')
 MASK = "***"
 
 
@@ -14,6 +19,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
+    text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}{MASK}"', text)
     return _CREDENTIAL_PAIR.sub(lambda m: f"{m.group(1)}={MASK}", text)
 
 

@@ -139,14 +139,22 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 def decode_object(
-    body: bytes, *, path: str, status_code: int, secrets: Iterable[str | None]
+    body: bytes, *, path: str, status_code: int, secrets: Iterable[str | None], quote_body: bool = True
 ) -> dict[str, Any]:
-    """The JSON object of an answer, or a ZohoInvoiceResponseError saying what came instead."""
+    """The JSON object of an answer, or a ZohoInvoiceResponseError saying what came instead.
+
+    ``quote_body=False`` keeps the body out of the error: token answers carry fresh tokens.
+    """
+    if not quote_body:
+        secrets = ()
+        body_for_errors = b""
+    else:
+        body_for_errors = body
     if _looks_like_html(body):
         raise ZohoInvoiceResponseError(
             f"Zoho Invoice answered {path} with an HTML page instead of JSON (a proxy, login or error page?)",
             status_code=status_code,
-            snippet=snippet(body, secrets),
+            snippet=snippet(body_for_errors, secrets),
         )
     if not body.strip():
         raise ZohoInvoiceResponseError(
@@ -158,13 +166,13 @@ def decode_object(
         raise ZohoInvoiceResponseError(
             f"Zoho Invoice's answer to {path} is not valid JSON ({exc})",
             status_code=status_code,
-            snippet=snippet(body, secrets),
+            snippet=snippet(body_for_errors, secrets),
         ) from None
     if not isinstance(document, dict):
         raise ZohoInvoiceResponseError(
             f"Zoho Invoice's answer to {path} is JSON but not an object",
             status_code=status_code,
-            snippet=snippet(body, secrets),
+            snippet=snippet(body_for_errors, secrets),
         )
     return document
 

@@ -124,7 +124,21 @@ def test_command_line():
         assert b'Total="7"' in requests.post(f"{url}/api/items/", data=form, timeout=10).content
     assert process.returncode == 0
     assert process.stdout is not None
-    assert f"Zoho Invoice emulator: {url} (7 items)" in process.stdout.read()
+    printed = process.stdout.read()
+    assert f"Zoho Invoice emulator on {url}: 500 v3 records per resource, 7 legacy items." in printed
+    assert "authtoken cli-token, API key cli-key" in printed
+
+
+def test_command_line_prints_a_working_oauth_connection(monkeypatch, tmp_path):
+    from airflow_provider_zoho_invoice.emulator.process import emulator_process
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    with emulator_process("--records", "3") as (url, process):
+        assert process.stdout is not None
+        line = next(line for line in process.stdout if "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT=" in line)
+        monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", line.split("=", 1)[1].strip().strip("'"))
+        monkeypatch.setenv("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR", str(tmp_path))
+        assert len(list(ZohoInvoiceOAuthHook().list_records("invoices"))) == 3
 
 
 def test_command_line_refuses_unknown_fault():

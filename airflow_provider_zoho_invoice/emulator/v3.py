@@ -83,6 +83,8 @@ class OAuthState:
     grants: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     refreshes: int = 0
     """Access tokens issued through the refresh grant: what Zoho's throttle counts."""
+    issued: list[str] = field(default_factory=list)
+    """Every access token ever issued, so that tests can look for them in logs."""
 
 
 class V3Service:
@@ -203,6 +205,7 @@ class V3Service:
         access = self._new_token()
         with self._lock:
             self.oauth.access_tokens[access] = (time.monotonic() + self.oauth.token_lifetime, refresh)
+            self.oauth.issued.append(access)
         return access
 
     async def _revoke(self, request: Request) -> Response:

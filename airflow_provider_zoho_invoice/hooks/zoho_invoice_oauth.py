@@ -203,7 +203,7 @@ class ZohoInvoiceOAuthHook(BaseHook):
             **self._request_options,
         )
         document = decode_object(
-            answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=config.secrets
+            answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=config.secrets, quote_body=False
         )
         if "error" in document or answer.status != 200:
             raise token_error(document)
@@ -250,7 +250,9 @@ class ZohoInvoiceOAuthHook(BaseHook):
             secrets=secrets,
             max_retries=0,  # a grant code is single-use
         )
-        document = decode_object(answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=secrets)
+        document = decode_object(
+            answer.body, path=TOKEN_PATH, status_code=answer.status, secrets=secrets, quote_body=False
+        )
         if "error" in document:
             error = token_error(document)
             if error.cause == "invalid_code":

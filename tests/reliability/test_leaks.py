@@ -210,3 +210,121 @@ def test_run_time_secrets_are_registered_with_airflows_masker(make_emulator, use
     token = hook.generate_authtoken("owner@example.com", PASSWORD)
     for secret in (AUTHTOKEN, APIKEY, token):
         assert redact(f"value: {secret}") == "value: ***"
+
+
+CLIENT_SECRET = "LEAKTEST-clientsecret-5e5e"
+REFRESH_TOKEN = "1000.LEAKTEST-refresh-6f6f"
+WRONG_SECRET = "LEAKTEST-wrongsecret-7a7a"
+WRONG_REFRESH = "1000.LEAKTEST-wrongrefresh-8b8b"
+GRANT_CODE = "1000.LEAKTEST-grantcode-9c9c"
+OAUTH_SECRETS = [CLIENT_SECRET, REFRESH_TOKEN, WRONG_SECRET, WRONG_REFRESH, GRANT_CODE]
+
+
+def oauth_emulator_for_leaks(make_emulator, **kwargs):
+    return make_emulator(records=60, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN, **kwargs)
+
+
+def test_no_oauth_secret_reaches_logs_output_or_exceptions(
+    make_emulator, use_oauth_emulator, capture_logs, capfd
+):
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    texts: list[str] = []
+    emulators = []
+
+    def drive(action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except Exception as exc:
+            texts.extend(exception_texts(exc))
+            return None
+
+    for kind in FAULT_KINDS:
+        emulator = oauth_emulator_for_leaks(
+            make_emulator, faults=FaultPlan(sequence=[kind] * 4, slow_seconds=0.6, retry_after=0)
+        )
+        emulators.append(emulator)
+        use_oauth_emulator(emulator, max_retries=2, backoff=0.001, timeout=0.3, token_cache="none")
+        hook = ZohoInvoiceOAuthHook()
+        drive(lambda hook=hook: list(hook.list_records("invoices", per_page=20, concurrency=2)))
+        texts.append(repr(ZohoInvoiceOAuthHook().test_connection()))
+
+    emulator = oauth_emulator_for_leaks(make_emulator, token_lifetime=0.5)
+    emulators.append(emulator)
+    for change in ({"client_secret": WRONG_SECRET}, {"refresh_token": WRONG_REFRESH}, {}):
+        use_oauth_emulator(emulator, backoff=0.001, **change)
+        drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
+        drive(lambda: ZohoInvoiceOAuthHook().get_record("invoices", "260815000299999999"))
+        texts.append(repr(ZohoInvoiceOAuthHook().test_connection()))
+    emulator.v3.expire_access_tokens()
+    drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
+    drive(lambda: ZohoInvoiceOAuthHook().exchange_grant_code(GRANT_CODE))
+
+    out, err = capfd.readouterr()
+    everything = [*texts, *capture_logs.lines, out, err]
+    access_tokens = [token for emulator in emulators for token in emulator.v3.oauth.issued]
+    assert len(access_tokens) >= 3
+    assert any("GET /invoice/v3/" in line for line in capture_logs.lines)  # urllib3's lines are captured
+    assert any("invalid_code" in text for text in texts) and "refreshing it once" in out
+    for secret in [*OAUTH_SECRETS, *access_tokens]:
+        leaks = [text[:300] for text in everything if secret in text]
+        assert not leaks, f"a secret leaked: {leaks[:3]}"
+
+
+def test_no_oauth_secret_reaches_xcom_rendered_fields_or_task_logs(
+    run_dag, make_emulator, use_oauth_emulator, capfd, tmp_path
+):
+    emulator = oauth_emulator_for_leaks(make_emulator)
+    use_oauth_emulator(emulator)
+    use_oauth_emulator(emulator, conn_id="revoked", refresh_token=WRONG_REFRESH)
+    body = f"""
+        ZohoInvoiceListItemsOperator(task_id="items", max_items=5)
+        ZohoInvoiceListRecordsOperator(task_id="invoices", resource="invoices", max_records=5)
+        ZohoInvoiceListRecordsOperator(task_id="to_file", resource="contacts", output_path="{tmp_path}/c.jsonl")
+        ZohoInvoiceValidateTokenOperator(task_id="good")
+        ZohoInvoiceValidateTokenOperator(task_id="revoked", zoho_invoice_conn_id="revoked")
+        ZohoInvoiceTokenSensor(task_id="sensor", poke_interval=0.2, timeout=30, deferrable=True)
+        ZohoInvoiceItemSensor(task_id="item", name="Item 00002", poke_interval=0.2, timeout=30)
+    """
+    dag_run = run_dag(dag_source("oauth_leaks", body), "oauth_leaks")
+    assert task_states(dag_run) == {
+        "items": "success",
+        "invoices": "success",
+        "to_file": "success",
+        "good": "success",
+        "revoked": "failed",
+        "sensor": "success",
+        "item": "success",
+    }
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        stored = [
+            json.dumps(XComModel.deserialize_value(row), default=str)
+            for row in session.query(XComModel).filter_by(dag_id="oauth_leaks", run_id=dag_run.run_id)
+        ] + [
+            json.dumps(row.rendered_fields, default=str)
+            for row in session.query(RenderedTaskInstanceFields).filter_by(
+                dag_id="oauth_leaks", run_id=dag_run.run_id
+            )
+        ]
+    out, err = capfd.readouterr()
+    assert "invalid_code" in out and len(stored) >= 12
+    for secret in [*OAUTH_SECRETS, *emulator.v3.oauth.issued]:
+        for text in (*stored, out, err):
+            assert secret not in text
+
+
+def test_oauth_run_time_secrets_are_registered_with_airflows_masker(make_emulator, use_oauth_emulator):
+    from airflow.sdk.log import redact
+
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    emulator = oauth_emulator_for_leaks(make_emulator)
+    use_oauth_emulator(emulator)
+    assert ZohoInvoiceOAuthHook().validate_token()
+    (access_token,) = emulator.v3.oauth.issued
+    for secret in (CLIENT_SECRET, REFRESH_TOKEN, access_token):
+        assert redact(f"value: {secret}") == "value: ***"
