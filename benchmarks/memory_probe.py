@@ -1,4 +1,5 @@
-"""Stream N items to a JSON Lines file through the operator; print its count and this process's peak RSS.
+"""Stream N items (or, given a v3 resource name, N records of it) to a JSON Lines file through the
+operator; print its count and this process's peak RSS.
 
 Run by run.py in a fresh process per measurement, with AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT set.
 """
@@ -11,14 +12,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListItemsOperator
+from airflow_provider_zoho_invoice.operators.zoho_invoice import (
+    ZohoInvoiceListItemsOperator,
+    ZohoInvoiceListRecordsOperator,
+)
 
 
 def main() -> None:
     items = int(sys.argv[1])
+    resource_name = sys.argv[2] if len(sys.argv) > 2 else None
     with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "items.jsonl"
-        operator = ZohoInvoiceListItemsOperator(task_id="probe", max_items=items, output_path=str(output))
+        output = Path(tmp) / "rows.jsonl"
+        operator = (
+            ZohoInvoiceListRecordsOperator(
+                task_id="probe", resource=resource_name, max_records=items, output_path=str(output)
+            )
+            if resource_name
+            else ZohoInvoiceListItemsOperator(task_id="probe", max_items=items, output_path=str(output))
+        )
         result = operator.execute({})
         lines = sum(1 for _ in output.open("rb"))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

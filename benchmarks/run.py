@@ -1,5 +1,7 @@
 """Benchmarks of the Zoho Invoice provider against the local emulator, as ratios measured in one run.
 
+Scenarios 1-5 measure the legacy XML protocol, 6-8 API v3 over OAuth 2.0.
+
     python benchmarks/run.py                # the full run (make bench)
     python benchmarks/run.py --quick        # tiny sizes, to check that every scenario works
 
@@ -259,6 +261,145 @@ def xml_parsing(pages: int, repeats: int) -> list[Row]:
     return [hook, plain, ratio]
 
 
+# -- API v3 (OAuth) ---------------------------------------------------------------------------
+
+V3_ORGANIZATION = "10234695"
+
+
+@contextlib.contextmanager
+def v3_emulator(records: int, latency: float = 0.0) -> Iterator[str]:
+    """The emulator in a child process serving ``records`` v3 records per resource; yields its URL."""
+    from airflow_provider_zoho_invoice.emulator.process import emulator_process
+
+    with emulator_process("--items", "0", "--records", str(records), "--latency", str(latency)) as (url, _):
+        yield url
+
+
+def v3_connection_env(url: str, **extra: object) -> str:
+    from airflow_provider_zoho_invoice.emulator import oauth_connection_json
+
+    return oauth_connection_json(url, organization_id=V3_ORGANIZATION, **extra)
+
+
+def v3_access_token(url: str) -> str:
+    import requests
+
+    from airflow_provider_zoho_invoice.emulator import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REFRESH_TOKEN,
+    )
+
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
+        "refresh_token": DEFAULT_REFRESH_TOKEN,
+    }
+    token: str = requests.post(f"{url}/oauth/v2/token", data=form, timeout=30).json()["access_token"]
+    return token
+
+
+def v3_baseline_listing(url: str, token: str) -> int:
+    """What a user would write by hand: one Session, one GET per page, the json module."""
+    import requests
+
+    session = requests.Session()
+    headers = {
+        "Authorization": f"Zoho-oauthtoken {token}",
+        "X-com-zoho-invoice-organizationid": V3_ORGANIZATION,
+    }
+    count, page = 0, 1
+    while True:
+        response = session.get(
+            f"{url}/invoice/v3/invoices", params={"page": page, "per_page": 200}, headers=headers, timeout=30
+        )
+        document = json.loads(response.content)
+        count += len(document["invoices"])
+        if not document["page_context"]["has_more_page"]:
+            return count
+        page += 1
+
+
+def v3_hook_listing(concurrency: int = 1) -> int:
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    hook = ZohoInvoiceOAuthHook()
+    try:
+        return sum(1 for _ in hook.list_records("invoices", per_page=200, concurrency=concurrency))
+    finally:
+        hook.close()
+
+
+def v3_throughput(records: int, repeats: int) -> list[Row]:
+    base_cpu = Row("6 v3 sequential", "baseline CPU (requests + json)", "s")
+    hook_cpu = Row("6 v3 sequential", "OAuth hook CPU", "s")
+    ratio = Row("6 v3 sequential", "hook / baseline CPU (target <= 1.00)", "x")
+    limit = {} if records <= 100 * 200 else {"requests_per_minute": 0}
+    with v3_emulator(records) as url:
+        os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, **limit)
+        token = v3_access_token(url)
+        measure(lambda: v3_baseline_listing(url, token), records)  # warm both paths
+        measure(v3_hook_listing, records)
+        for repeat in range(repeats):
+            runs = [("baseline", lambda: v3_baseline_listing(url, token)), ("hook", v3_hook_listing)]
+            for name, action in runs if repeat % 2 == 0 else runs[::-1]:
+                cpu, _ = measure(action, records)
+                (base_cpu if name == "baseline" else hook_cpu).values.append(cpu)
+            ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
+    return [base_cpu, hook_cpu, ratio]
+
+
+def v3_concurrent(pages: int, latency: float, workers: int, repeats: int) -> list[Row]:
+    records = pages * 200
+    scenario = "7 v3 concurrent"
+    base = Row(scenario, f"baseline wall, sequential, {latency * 1000:g} ms latency", "s")
+    rows = {n: Row(scenario, f"OAuth hook wall, concurrency={n}", "s") for n in sorted({1, 4, workers})}
+    ratio = Row(scenario, f"hook concurrency={workers} / baseline wall (target <= 0.16)", "x")
+    with v3_emulator(records, latency) as url:
+        os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, requests_per_minute=0)
+        token = v3_access_token(url)
+        v3_hook_listing()  # the access token, once, into the token cache
+        for _ in range(repeats):
+            base.values.append(measure(lambda: v3_baseline_listing(url, token), records)[1])
+            for n, row in rows.items():
+                row.values.append(measure(lambda n=n: v3_hook_listing(n), records)[1])
+            ratio.values.append(rows[workers].values[-1] / base.values[-1])
+    floor = Row(scenario, f"physical floor (1 + ceil({pages - 1}/{workers}) round trips) / baseline", "x")
+    floor.values.append((1 + -(-(pages - 1) // workers)) / pages)
+    return [base, *rows.values(), ratio, floor]
+
+
+def v3_memory(small: int, large: int, repeats: int) -> list[Row]:
+    scenario = "8 v3 memory"
+    rows = {
+        n: Row(scenario, f"peak RSS streaming {n:,} invoices to JSON Lines", "MB") for n in (small, large)
+    }
+    ratio = Row(scenario, f"peak RSS {large:,} / {small:,} (target <= 1.2)", "x")
+    with v3_emulator(large) as url, tempfile.TemporaryDirectory() as tokens:
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT": v3_connection_env(url, requests_per_minute=0),
+            "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": tokens,
+        }
+        for _ in range(repeats):
+            for n, row in rows.items():
+                result = subprocess.run(
+                    [sys.executable, str(HERE / "memory_probe.py"), str(n), "invoices"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=3600,
+                )
+                probe = json.loads(result.stdout.strip().splitlines()[-1])
+                if probe["count"] != n or probe["lines"] != n:
+                    raise AssertionError(f"the operator wrote {probe}, expected {n} records and lines")
+                row.values.append(probe["peak_rss_mb"])
+            ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
+    return [*rows.values(), ratio]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -271,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 6), help="run only scenario N")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 9), help="run only scenario N")
     args = parser.parse_args(argv)
     if args.quick:
         args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 2, 0.01
@@ -284,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         3: lambda: memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
         4: lambda: parse_cost(args.repeats),
         5: lambda: xml_parsing(max(5, args.items // 200), args.repeats),
+        6: lambda: v3_throughput(args.items, args.repeats),
+        7: lambda: v3_concurrent(args.pages, args.latency, args.workers, args.repeats),
+        8: lambda: v3_memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
     }
     rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
     print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")

@@ -22,7 +22,10 @@ def test_every_scenario_runs_at_a_tiny_size(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(out.read_text())
     scenarios = {row["scenario"] for row in rows}
-    assert scenarios == {"1 sequential", "2 concurrent", "3 memory", "4 DAG parse", "5 XML parsing"}
+    assert scenarios == {
+        "1 sequential", "2 concurrent", "3 memory", "4 DAG parse", "5 XML parsing",
+        "6 v3 sequential", "7 v3 concurrent", "8 v3 memory",
+    }  # fmt: skip
     for row in rows:
         assert row["values"], row
         assert all(value >= 0 for value in row["values"]), row

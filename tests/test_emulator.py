@@ -133,7 +133,7 @@ def test_command_line_prints_a_working_oauth_connection(monkeypatch, tmp_path):
     from airflow_provider_zoho_invoice.emulator.process import emulator_process
     from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
 
-    with emulator_process("--records", "3") as (url, process):
+    with emulator_process("--records", "3") as (_, process):
         assert process.stdout is not None
         line = next(line for line in process.stdout if "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT=" in line)
         monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", line.split("=", 1)[1].strip().strip("'"))

@@ -190,3 +190,31 @@ def test_triggers_with_an_oauth_connection(oauth_emulator):
     )
     ((event),) = asyncio.run(collect(item))
     assert event["status"] == "success" and event["result"]["item_id"] == "260815000000000003"
+
+
+def test_trigger_gives_one_error_event_on_a_revoked_refresh_token(make_emulator, use_oauth_emulator):
+    emulator = make_emulator(records=1)
+    use_oauth_emulator(emulator, refresh_token="1000.revoked")
+
+    async def collect() -> list[dict]:
+        trigger = ZohoInvoiceTokenTrigger(
+            zoho_invoice_conn_id="zoho_invoice_default", poke_interval=0.1, end_time=time.time() + 30
+        )
+        return [event.payload async for event in trigger.run()]
+
+    (event,) = asyncio.run(collect())
+    assert event["status"] == "error" and "invalid_code" in event["message"]
+    assert "1000.revoked" not in event["message"]
+
+
+def test_form_stored_extra_names_are_read(make_emulator, monkeypatch, tmp_path):
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    emulator = make_emulator(records=2)
+    monkeypatch.setenv("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR", str(tmp_path))
+    connection = json.loads(emulator.oauth_connection_json())
+    connection["extra"] = {
+        f"extra__zoho_invoice_oauth__{key}": value for key, value in connection["extra"].items()
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", json.dumps(connection))
+    assert len(list(ZohoInvoiceOAuthHook().list_items())) == 2

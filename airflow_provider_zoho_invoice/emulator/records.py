@@ -278,6 +278,8 @@ class RecordSet:
         self.counts = {name: int(counts.get(name, 0)) for name in RESOURCES}
         self._added: dict[str, list[dict[str, Any]]] = {name: [] for name in RESOURCES}
         self._lock = threading.Lock()
+        self.version = 0
+        """Bumped on every change, so that cached page bodies are never stale."""
 
     def size(self, resource: str) -> int:
         return self.counts[resource] + len(self._added[resource])
@@ -308,4 +310,5 @@ class RecordSet:
             record = {**GENERATORS[resource](index, self.seed), **fields}
             record[RESOURCES[resource].id_field] = record_id(resource, index)
             self._added[resource].append(record)
+            self.version += 1
             return record

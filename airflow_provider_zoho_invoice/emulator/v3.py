@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +44,7 @@ DEFAULT_REFRESH_TOKEN = "1000.emulator-refresh-token"  # noqa: S105
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
 JSON_TYPE = "application/json;charset=UTF-8"
 TOKEN_WINDOW = 600.0
+_PAGE_CACHE_SIZE = 256
 _SINGULAR_MESSAGES = {
     "items": "Item",
     "contacts": "Contact",
@@ -114,6 +115,7 @@ class V3Service:
         self.window = 60.0
         """Seconds over which ``per_minute_limit`` counts (shorter in tests)."""
         self.calls_today: dict[str, int] = defaultdict(int)
+        self._page_bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 
     def routes(self) -> list[Route]:
         return [
@@ -354,7 +356,28 @@ class V3Service:
             return _json(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for sort_column"}, 400, headers
             )
+        key = (
+            name,
+            page,
+            per_page,
+            sort_column,
+            params.get("sort_order"),
+            params.get("name"),
+            self.records.version,
+        )
+        with self._lock:
+            body = self._page_bodies.get(key)
+        if body is None:
+            body = self._list_body(name, page, per_page, params)
+            with self._lock:  # generating a page costs the event loop milliseconds; serving it again, none
+                self._page_bodies[key] = body
+                while len(self._page_bodies) > _PAGE_CACHE_SIZE:
+                    self._page_bodies.popitem(last=False)
+        return Response(body, media_type=JSON_TYPE, headers={"Server": "ZGS", **headers})
+
+    def _list_body(self, name: str, page: int, per_page: int, params: dict[str, str]) -> bytes:
         found = RESOURCES[name]
+        sort_column = params.get("sort_column")
         if name == "items" and params.get("name"):
             wanted = params["name"]
             matches = [
@@ -376,9 +399,7 @@ class V3Service:
             "sort_column": sort_column or "created_time",
             "sort_order": params.get("sort_order", "D"),
         }
-        return _json(
-            {"code": 0, "message": "success", found.list_key: records, "page_context": context}, 200, headers
-        )
+        return encode({"code": 0, "message": "success", found.list_key: records, "page_context": context})
 
     def _get(self, name: str, request: Request) -> Response:
         refusal, organization = self._authorize(request, organization=True)

@@ -1,0 +1,86 @@
+"""The emulator's API v3 and OAuth endpoints behave as Zoho's do, seen with a bare HTTP client."""
+
+from __future__ import annotations
+
+import requests
+
+ORG = {"X-com-zoho-invoice-organizationid": "10234695"}
+
+
+def token_answer(emulator, **form) -> dict:
+    base = {
+        "grant_type": "refresh_token",
+        "client_id": emulator.client_id,
+        "client_secret": emulator.client_secret,
+        "refresh_token": emulator.refresh_token,
+    }
+    response = requests.post(f"{emulator.url}/oauth/v2/token", data={**base, **form}, timeout=10)
+    assert response.status_code == 200  # Zoho answers token errors with HTTP 200 too
+    return response.json()
+
+
+def test_token_answers_and_errors(make_emulator):
+    emulator = make_emulator(records=1, token_lifetime=3600)
+    answer = token_answer(emulator)
+    assert list(answer) == ["access_token", "api_domain", "token_type", "expires_in"]
+    assert (answer["api_domain"], answer["token_type"], answer["expires_in"]) == (
+        emulator.url,
+        "Bearer",
+        3600,
+    )
+    assert token_answer(emulator, client_id="1000.NOPE") == {"error": "invalid_client"}
+    assert token_answer(emulator, refresh_token="1000.nope") == {"error": "invalid_code"}
+    code = emulator.v3.issue_grant_code()
+    granted = token_answer(emulator, grant_type="authorization_code", code=code, refresh_token="")
+    assert granted["refresh_token"] in emulator.v3.oauth.refresh_tokens
+    assert token_answer(emulator, grant_type="authorization_code", code=code) == {"error": "invalid_code"}
+
+
+def test_token_throttle_after_ten_in_ten_minutes(make_emulator):
+    emulator = make_emulator(records=1)
+    answers = [token_answer(emulator) for _ in range(11)]
+    assert all("access_token" in answer for answer in answers[:10])
+    assert answers[10]["error"] == "Access Denied" and "too many requests" in answers[10]["error_description"]
+
+
+def test_api_authentication_codes(make_emulator):
+    emulator = make_emulator(records=1)
+    url = f"{emulator.url}/invoice/v3/invoices"
+    missing = requests.get(url, headers=ORG, timeout=10)
+    assert (missing.status_code, missing.json()["code"]) == (401, 14)
+    dead = requests.get(url, headers={**ORG, "Authorization": "Zoho-oauthtoken 1000.dead"}, timeout=10)
+    assert (dead.status_code, dead.json()["code"]) == (401, 57)
+    token = token_answer(emulator)["access_token"]
+    good = requests.get(url, headers={**ORG, "Authorization": f"Zoho-oauthtoken {token}"}, timeout=10)
+    assert good.status_code == 200 and good.headers["content-type"] == "application/json;charset=UTF-8"
+    assert all(
+        name in good.headers
+        for name in ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
+    )
+    context = good.json()["page_context"]
+    assert list(context)[:3] == ["page", "per_page", "has_more_page"] and "total" not in context
+    requests.post(
+        f"{emulator.url}/oauth/v2/token/revoke", params={"token": emulator.refresh_token}, timeout=10
+    )
+    revoked = requests.get(url, headers={**ORG, "Authorization": f"Zoho-oauthtoken {token}"}, timeout=10)
+    assert revoked.status_code == 401 and token_answer(emulator) == {"error": "invalid_code"}
+
+
+def test_expenses_refuse_sorting_by_modification_time(make_emulator):
+    emulator = make_emulator(records=3)
+    token = token_answer(emulator)["access_token"]
+    headers = {**ORG, "Authorization": f"Zoho-oauthtoken {token}"}
+    refused = requests.get(
+        f"{emulator.url}/invoice/v3/expenses",
+        params={"sort_column": "last_modified_time"},
+        headers=headers,
+        timeout=10,
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == 2
+    allowed = requests.get(
+        f"{emulator.url}/invoice/v3/invoices",
+        params={"sort_column": "last_modified_time"},
+        headers=headers,
+        timeout=10,
+    )
+    assert allowed.status_code == 200
