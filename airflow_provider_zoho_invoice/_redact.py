@@ -28,3 +28,10 @@ def snippet(body: bytes, secrets: Iterable[str | None] = (), limit: int = 120) -
     text = body[: limit * 4].decode("utf-8", errors="replace")
     text = " ".join(text.split())
     return redact(text, secrets)[:limit]
+
+
+def for_connection_test(text: str, conn_id: str) -> str:
+    """A test_connection message: the UI and API test under a random temporary id the user never saw."""
+    return text.replace(f"Connection '{conn_id}'", "This connection").replace(
+        f"'{conn_id}'", "this connection"
+    )

@@ -113,7 +113,8 @@ def root_cause(exc: BaseException) -> str:
         reasons.append(current)
         args = getattr(current, "args", ())
         nested = next((arg for arg in args if isinstance(arg, BaseException)), None)
-        current = nested or getattr(current, "reason", None) or current.__cause__
+        reason = getattr(current, "reason", None)
+        current = nested or (reason if isinstance(reason, BaseException) else None) or current.__cause__
         if current in reasons:
             break
     text = str(reasons[-1])

@@ -18,11 +18,14 @@ UNFIXABLE_BY_WAITING = (ZohoInvoiceAPIError, ZohoInvoiceConfigError, ZohoInvoice
 """Errors a sensor fails on at once; other ZohoInvoiceErrors (network, 5xx) are worth another poke."""
 
 
-def credentials_accepted(hook: AnyZohoInvoiceHook, log: Any) -> bool:
-    """True once Zoho accepts the credentials; False (logged) while a rejection may still heal.
+ACCEPTED = "Zoho Invoice accepted the credentials"
+
+
+def check_credentials(hook: AnyZohoInvoiceHook, log: Any) -> tuple[bool, str]:
+    """``(accepted, what Zoho answered)``; the answer is logged while a rejection may still heal.
 
     A legacy API key starts working some time after Zoho issues it, so its rejection is
-    worth waiting for; an unknown OAuth client or revoked refresh token is not.
+    worth waiting for; an unknown OAuth client or revoked refresh token is not, and raises.
     """
     try:
         hook.check_credentials()
@@ -30,5 +33,5 @@ def credentials_accepted(hook: AnyZohoInvoiceHook, log: Any) -> bool:
         if exc.permanent:
             raise
         log.info("Zoho Invoice does not accept the credentials yet: %s", exc)
-        return False
-    return True
+        return False, str(exc)
+    return True, ACCEPTED

@@ -363,12 +363,12 @@ class TestConnectionConfig:
         hook = self.hook_for(
             monkeypatch, {"conn_type": "zoho_invoice", "host": emulator.url, "extra": {"apikey": "k"}}
         )
-        with pytest.raises(ZohoInvoiceConfigError, match=r"no authtoken.*Password"):
+        with pytest.raises(ZohoInvoiceConfigError, match=r"no authtoken: put it in the 'Auth Token' field"):
             hook.get_page(1)
         hook = self.hook_for(
             monkeypatch, {"conn_type": "zoho_invoice", "host": emulator.url, "password": "tok"}
         )
-        with pytest.raises(ZohoInvoiceConfigError, match=r"no API key.*apikey"):
+        with pytest.raises(ZohoInvoiceConfigError, match=r"no API key.*'API Key' field.*apikey"):
             hook.get_page(1)
         assert sum(emulator.requests.values()) == 0
 

@@ -423,12 +423,14 @@ class ZohoInvoiceEmulator:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def _uvicorn_server(self) -> Any:
+    def _uvicorn_server(self, tls: tuple[str, str] | None) -> Any:
         import uvicorn
 
         logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
         config = uvicorn.Config(
             self.app,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -438,14 +440,19 @@ class ZohoInvoiceEmulator:
         )
         return uvicorn.Server(config)
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> ZohoInvoiceEmulator:
-        """Serve in a background thread; ``port=0`` picks a free port (see :attr:`url`)."""
+    def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: tuple[str, str] | None = None
+    ) -> ZohoInvoiceEmulator:
+        """Serve in a background thread; ``port=0`` picks a free port (see :attr:`url`).
+
+        ``tls=(certificate file, key file)`` serves HTTPS, e.g. to test CA bundles.
+        """
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound_port = sock.getsockname()[1]
-        self._server = self._uvicorn_server()
+        self._server = self._uvicorn_server(tls)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="zoho-invoice-emulator", daemon=True
         )
@@ -456,7 +463,7 @@ class ZohoInvoiceEmulator:
                 raise RuntimeError("the Zoho Invoice emulator did not start")
             time.sleep(0.01)
         shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
+        self.url = f"{'https' if tls else 'http'}://{shown_host}:{bound_port}"
         return self
 
     def stop(self) -> None:

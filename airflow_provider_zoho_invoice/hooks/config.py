@@ -61,13 +61,13 @@ class ZohoInvoiceConnectionConfig:
     def require_credentials(self, conn_id: str) -> tuple[str, str]:
         if not self.authtoken:
             raise ZohoInvoiceConfigError(
-                f"Connection '{conn_id}' has no authtoken: put it in the connection's Password "
-                "(shown as 'Auth Token' in the UI); ZohoInvoiceHook.generate_authtoken creates one."
+                f"Connection '{conn_id}' has no authtoken: put it in the 'Auth Token' field (the "
+                "connection's password); python -m airflow_provider_zoho_invoice authtoken creates one."
             )
         if not self.apikey:
             raise ZohoInvoiceConfigError(
-                f"Connection '{conn_id}' has no API key: set the 'apikey' extra "
-                '(for example extra={"apikey": "..."}) to the key Zoho sent you.'
+                f"Connection '{conn_id}' has no API key: put the key Zoho sent you in the 'API Key' "
+                'field (extra \'apikey\', for example extra={"apikey": "..."}).'
             )
         return self.authtoken, self.apikey
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import requests
 
-from airflow_provider_zoho_invoice._redact import redact, snippet
+from airflow_provider_zoho_invoice._redact import for_connection_test, redact, snippet
 from airflow_provider_zoho_invoice._validation import (
     check_concurrency,
     check_max_items,
@@ -373,7 +373,7 @@ class ZohoInvoiceHook(BaseHook):
             self.get_page(1, 1, max_retries=0, timeout=self._test_timeout())
             return True, "Zoho Invoice accepted the authtoken and API key."
         except ZohoInvoiceError as exc:
-            return False, str(exc)
+            return False, for_connection_test(str(exc), self.zoho_invoice_conn_id)
         except Exception as exc:
             secrets = self.__dict__["config"].secrets if "config" in self.__dict__ else ()
             return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import requests
 
-from airflow_provider_zoho_invoice._redact import redact, snippet
+from airflow_provider_zoho_invoice._redact import for_connection_test, redact, snippet
 from airflow_provider_zoho_invoice._validation import check_concurrency, check_max_items, check_per_page
 from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
@@ -576,7 +576,7 @@ class ZohoInvoiceOAuthHook(BaseHook):
             organization = self.organization_id
             return True, f"Zoho Invoice accepted the OAuth credentials (organization {organization})."
         except ZohoInvoiceError as exc:
-            return False, str(exc)
+            return False, for_connection_test(str(exc), self.zoho_invoice_conn_id)
         except Exception as exc:
             secrets = self.__dict__["config"].secrets if "config" in self.__dict__ else ()
             return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"

@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseSensorOperator
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
 from airflow_provider_zoho_invoice.hooks import as_row, hook_for
-from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, credentials_accepted
+from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, check_credentials
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Context
     from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
     from airflow_provider_zoho_invoice.triggers.zoho_invoice import _ZohoInvoicePollTrigger
+
+
+DEFAULT_TOKEN_SENSOR_TIMEOUT = 6 * 60 * 60
+"""Seconds a token sensor waits by default: Zoho activates new API keys within hours."""
 
 
 def _default_deferrable() -> bool:
@@ -43,6 +47,8 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.last_answer: str | None = None
+        """What the last poke saw, named in a timeout's message."""
 
     @cached_property
     def hook(self) -> AnyZohoInvoiceHook:
@@ -62,12 +68,20 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
             raise AirflowFailException(f"{type(self).__name__} cannot succeed by waiting: {exc}") from exc
         except ZohoInvoiceError as exc:
             self.log.warning("Zoho Invoice did not answer usefully, will poke again: %s", exc)
+            self.last_answer = str(exc)
             return False
         return result
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            from airflow_provider_zoho_invoice.compat import AirflowSensorTimeout
+
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                if self.last_answer is None:
+                    raise
+                raise AirflowSensorTimeout(f"{exc}; the last answer was: {self.last_answer}") from exc
         result = self.poke(context)
         if result:
             return self._xcom_value(result)
@@ -87,7 +101,9 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
             self.log.info("%s: condition met", self.task_id)
             return self._xcom_value(event.get("result"))
         if status == "timeout":
-            raise AirflowSensorTimeout(f"{type(self).__name__} timed out after {self.timeout} s")
+            last = event.get("last_answer")
+            detail = f"; the last answer was: {last}" if last else ""
+            raise AirflowSensorTimeout(f"{type(self).__name__} timed out after {self.timeout} s{detail}")
         raise AirflowFailException(f"{type(self).__name__} failed: {event.get('message', 'no details')}")
 
     def _xcom_value(self, result: Any) -> Any:
@@ -100,10 +116,18 @@ class ZohoInvoiceTokenSensor(_ZohoInvoiceSensor):
     A newly requested legacy API key starts working some time after Zoho issues it;
     put this sensor in front of the first task that needs it. On an OAuth connection,
     answers no wait can heal (an unknown client, a revoked refresh token) fail at once.
+    Every poke logs what Zoho answered. The default ``timeout`` is
+    :data:`DEFAULT_TOKEN_SENSOR_TIMEOUT` (6 hours), not Airflow's week: credentials still
+    refused after that need a person.
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", DEFAULT_TOKEN_SENSOR_TIMEOUT)
+        super().__init__(**kwargs)
+
     def _check(self) -> bool:
-        return credentials_accepted(self.hook, self.log)
+        accepted, self.last_answer = check_credentials(self.hook, self.log)
+        return accepted
 
     def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
         from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceTokenTrigger
@@ -142,7 +166,8 @@ class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
     def _check(self) -> dict[str, Any] | None:
         item = self.hook.find_item(item_id=self.item_id, name=self.name)
         if item is None:
-            self.log.info("No Zoho Invoice item %s yet", self.item_id or repr(self.name))
+            self.last_answer = f"no Zoho Invoice item {self.item_id or repr(self.name)} yet"
+            self.log.info("%s", self.last_answer.capitalize())
             return None
         return as_row(item)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_zoho_invoice.compat import BaseTrigger, TriggerEvent
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
 from airflow_provider_zoho_invoice.hooks import as_row
-from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, credentials_accepted
+from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, check_credentials
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
@@ -31,6 +31,7 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
         self.poke_interval = float(poke_interval)
         self.end_time = float(end_time)
+        self.last_answer: str | None = None
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -69,13 +70,20 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
                 except ZohoInvoiceError as exc:
                     # Network trouble or a bad gateway: waiting may fix it.
                     self.log.warning("Zoho Invoice check failed, will try again: %s", exc)
+                    self.last_answer = str(exc)
                     result = None
                 if result is not None:
                     yield TriggerEvent({"status": "success", "result": result})
                     return
                 remaining = self.end_time - time.time()
                 if remaining <= 0:
-                    yield TriggerEvent({"status": "timeout", "message": "deadline passed while waiting"})
+                    yield TriggerEvent(
+                        {
+                            "status": "timeout",
+                            "message": "deadline passed while waiting",
+                            "last_answer": self.last_answer,
+                        }
+                    )
                     return
                 await asyncio.sleep(min(self.poke_interval, remaining))
         finally:
@@ -86,7 +94,8 @@ class ZohoInvoiceTokenTrigger(_ZohoInvoicePollTrigger):
     """Fire once Zoho accepts the connection's authtoken and API key."""
 
     def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
-        return {"valid": True} if credentials_accepted(hook, self.log) else None
+        accepted, self.last_answer = check_credentials(hook, self.log)
+        return {"valid": True} if accepted else None
 
 
 class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
@@ -112,4 +121,8 @@ class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
 
     def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
         item = hook.find_item(item_id=self.item_id, name=self.name)
-        return None if item is None else as_row(item)
+        if item is None:
+            self.last_answer = f"no Zoho Invoice item {self.item_id or repr(self.name)} yet"
+            self.log.info("%s", self.last_answer.capitalize())
+            return None
+        return as_row(item)
