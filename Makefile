@@ -1,16 +1,19 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   runs the example items-sync DAG against the local Zoho Invoice emulator
+#   make demo   runs the example DAGs against the local Zoho Invoice emulator
 #   make test   runs ruff, mypy and the test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Empty: the newest Airflow. CI also runs the suite on the oldest supported line (test-oldest-airflow).
+AIRFLOW_VERSION ?=
+OLDEST_AIRFLOW ?= 3.1.8
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench package test-oldest-airflow clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]" $(if $(AIRFLOW_VERSION),"apache-airflow==$(AIRFLOW_VERSION)")
 	touch $@
 
 venv: $(VENV)/.installed
@@ -29,5 +32,13 @@ test: lint
 bench: venv
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
+# Build the wheel and sdist, check their metadata, install the wheel in a clean virtualenv and
+# check that Airflow registers the provider there.
+package: venv
+	bash scripts/check_package.sh
+
+test-oldest-airflow:
+	$(MAKE) test VENV=.venv-airflow-$(OLDEST_AIRFLOW) AIRFLOW_VERSION=$(OLDEST_AIRFLOW)
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-airflow-* .demo dist .pytest_cache .mypy_cache .ruff_cache

@@ -136,6 +136,20 @@ class ZohoInvoiceHook(BaseHook):
         }
         self._connection = connection
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields for Airflow 3.1; Airflow 3.2+ reads ``conn-fields`` instead."""
+        from airflow_provider_zoho_invoice._form import form_widgets
+
+        return form_widgets(CONN_TYPE)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden and relabelled standard fields for Airflow 3.1; 3.2+ reads ``ui-field-behaviour``."""
+        from airflow_provider_zoho_invoice._form import field_behaviour
+
+        return field_behaviour(CONN_TYPE)
+
     # -- connection ---------------------------------------------------------------------------
 
     @cached_property
