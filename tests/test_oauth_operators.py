@@ -151,11 +151,11 @@ def test_token_sensor_succeeds(run_dag, make_emulator, use_oauth_emulator, mode)
     assert task_states(dag_run) == {"wait": "success"}
 
 
-@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
 def test_item_sensor_waits_for_an_item_by_id_and_name(run_dag, make_emulator, use_oauth_emulator, mode):
     emulator = make_emulator(records=20)
     use_oauth_emulator(emulator)
-    extra = "deferrable=True" if mode == "deferrable" else 'mode="poke"'
+    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
     new_id = "260815000000000020"  # the id the next added item gets
     body = f"""
         ZohoInvoiceItemSensor(task_id="by_id", item_id="{new_id}", poke_interval=0.3, timeout=60, {extra})
@@ -218,3 +218,18 @@ def test_form_stored_extra_names_are_read(make_emulator, monkeypatch, tmp_path):
     }
     monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", json.dumps(connection))
     assert len(list(ZohoInvoiceOAuthHook().list_items())) == 2
+
+
+def test_list_items_operator_to_a_csv_file(oauth_emulator, tmp_path):
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListItemsOperator
+
+    target = tmp_path / "items.csv"
+    result = ZohoInvoiceListItemsOperator(
+        task_id="items", output_path=str(target), output_format="csv"
+    ).execute({})
+    assert result == {"path": str(target), "count": 450, "format": "csv"}
+    with target.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = expected_records(oauth_emulator, "items")
+    assert list(rows[0]) == list(expected[0]) and rows[0]["rate"] == "500.0"
+    assert [row["item_id"] for row in rows] == [record["item_id"] for record in expected]
