@@ -38,5 +38,6 @@ def form_widgets(conn_type: str) -> dict[str, Any]:
 
 
 def field_behaviour(conn_type: str) -> dict[str, Any]:
-    behaviour: dict[str, Any] = copy.deepcopy(_connection_type(conn_type)["ui-field-behaviour"])
-    return behaviour
+    """The provider info's ``ui-field-behaviour``, with the hook method's key names (underscores)."""
+    declared = _connection_type(conn_type)["ui-field-behaviour"]
+    return {key.replace("-", "_"): copy.deepcopy(value) for key, value in declared.items()}

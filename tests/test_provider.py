@@ -70,7 +70,8 @@ def test_connection_form_as_the_ui_reads_it(airflow_db: Path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         client = TestClient(create_app())
-        response = client.get("/ui/connections/hook_meta")
+        token = client.get("/auth/token").json()["access_token"]  # Airflow 3.1 requires one
+        response = client.get("/ui/connections/hook_meta", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     forms = {entry["connection_type"]: entry for entry in response.json()}
     form = forms["zoho_invoice"]

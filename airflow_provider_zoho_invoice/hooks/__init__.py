@@ -24,8 +24,9 @@ def hook_for(conn_id: str, *, connection: Connection | None = None) -> AnyZohoIn
     """
     if connection is None:
         from airflow_provider_zoho_invoice.compat import BaseHook
+        from airflow_provider_zoho_invoice.hooks.config import fetch_connection
 
-        connection = BaseHook.get_connection(conn_id)
+        connection = fetch_connection(BaseHook.get_connection, conn_id)
     conn_type = (connection.conn_type or LEGACY_CONN_TYPE).replace("-", "_")
     if conn_type == OAUTH_CONN_TYPE:
         from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook

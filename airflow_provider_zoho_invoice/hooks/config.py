@@ -268,3 +268,59 @@ def config_from_connection(
         backoff=transport.backoff,
         verify=transport.verify,
     )
+
+
+def unreadable_connection(conn_id: str) -> ZohoInvoiceConfigError | None:
+    """Why Airflow found no connection although ``AIRFLOW_CONN_<ID>`` is set, if it is set.
+
+    Airflow 3.1 reports a malformed extra in that variable as "isn't defined"; this names the
+    actual problem instead (never the value).
+    """
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    raw = os.environ.get(variable)
+    if raw is None:
+        return None
+    text = raw.strip()
+    reason = "check its format (a JSON object or a connection URI)"
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            reason = "it is not valid JSON"
+        else:
+            extra = document.get("extra") if isinstance(document, dict) else None
+            if isinstance(extra, str) and extra.strip():
+                try:
+                    extra = json.loads(extra)
+                except ValueError:
+                    reason = "its extra is not valid JSON; write it as a JSON object"
+            if reason.startswith("check") and extra is not None and not isinstance(extra, dict):
+                reason = "its extra must be a JSON object"
+    else:
+        from urllib.parse import parse_qs
+
+        extra_text = parse_qs(urlsplit(text).query).get("__extra__", [None])[0]
+        if extra_text is not None:
+            try:
+                extra = json.loads(extra_text)
+            except ValueError:
+                reason = "its __extra__ parameter is not valid JSON"
+            else:
+                if not isinstance(extra, dict):
+                    reason = "its __extra__ parameter must be a JSON object"
+    return ZohoInvoiceConfigError(
+        f"Connection '{conn_id}' is set in {variable}, but Airflow could not read it: {reason}"
+    )
+
+
+def fetch_connection(get_connection: Any, conn_id: str) -> Any:
+    """``get_connection(conn_id)``, with a clear error when the connection is set but unreadable."""
+    try:
+        return get_connection(conn_id)
+    except Exception as exc:
+        if type(exc).__name__ != "AirflowNotFoundException":
+            raise
+        clearer = unreadable_connection(conn_id)
+        if clearer is None:
+            raise
+        raise clearer from None

@@ -31,6 +31,7 @@ from airflow_provider_zoho_invoice.hooks.config import (
     CONN_TYPE,
     ZohoInvoiceConnectionConfig,
     config_from_connection,
+    fetch_connection,
 )
 from airflow_provider_zoho_invoice.models import PageContext, ZohoInvoiceItem
 from airflow_provider_zoho_invoice.parsing import (
@@ -155,7 +156,7 @@ class ZohoInvoiceHook(BaseHook):
     @cached_property
     def config(self) -> ZohoInvoiceConnectionConfig:
         """The connection, read once and checked; its secrets are registered with Airflow's masker."""
-        connection = self._connection or self.get_connection(self.zoho_invoice_conn_id)
+        connection = self._connection or fetch_connection(self.get_connection, self.zoho_invoice_conn_id)
         config = config_from_connection(
             conn_id=self.zoho_invoice_conn_id,
             host=connection.host,

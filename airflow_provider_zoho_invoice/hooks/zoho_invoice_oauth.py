@@ -24,7 +24,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.hooks.config import check_url
+from airflow_provider_zoho_invoice.hooks.config import check_url, fetch_connection
 from airflow_provider_zoho_invoice.hooks.oauth_config import (
     CONN_TYPE,
     ZohoInvoiceOAuthConfig,
@@ -156,7 +156,7 @@ class ZohoInvoiceOAuthHook(BaseHook):
     @cached_property
     def config(self) -> ZohoInvoiceOAuthConfig:
         """The connection, read once and checked; its secrets are registered with Airflow's masker."""
-        connection = self._connection or self.get_connection(self.zoho_invoice_conn_id)
+        connection = self._connection or fetch_connection(self.get_connection, self.zoho_invoice_conn_id)
         config = oauth_config_from_connection(
             conn_id=self.zoho_invoice_conn_id,
             login=connection.login,
@@ -577,8 +577,13 @@ class ZohoInvoiceOAuthHook(BaseHook):
         return True
 
     def test_connection(self) -> tuple[bool, str]:
-        """One attempt per request with a short timeout, for the UI's Test button; never raises."""
+        """One attempt per request with a short timeout, for the UI's Test button; never raises.
+
+        It refreshes a token for real, bypassing the shared store: a cached token would hide a
+        wrong Client Secret until it expired.
+        """
         try:
+            self.__dict__["tokens"] = TokenManager(MemoryTokenStore(), self._refresh_access_token)
             settings = self.config.transport
             self._request_options = {
                 "max_retries": 0,
