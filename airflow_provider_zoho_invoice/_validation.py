@@ -6,6 +6,7 @@ static values in ``__init__`` and rendered ones again in ``execute``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_zoho_invoice.protocol import MAX_PER_PAGE
@@ -93,3 +94,67 @@ def check_output_format(value: Any, *, rendered: bool = False) -> Any:
     if value not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)} (got {value!r})")
     return value
+
+
+def interval_bound(value: Any, name: str) -> datetime | None:
+    """A timezone-aware bound from a datetime or an ISO-8601 string; None when not given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    example = "2026-06-09T09:00:00+00:00"
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text == "None":
+            raise ValueError(
+                f"{name} rendered to None: a manual run has no data interval; pass explicit bounds "
+                f"such as {example}"
+            )
+        try:
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be an ISO-8601 timestamp such as {example} (got {value!r})"
+            ) from None
+    else:
+        raise ValueError(f"{name} must be a datetime or an ISO-8601 string (got {type(value).__name__})")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{name} has no timezone: Zoho's timestamps carry an offset, so a naive time is ambiguous; "
+            f"give one such as {example} (Airflow's data_interval_start/end are timezone-aware)"
+        )
+    return moment
+
+
+def check_interval(since: Any, before: Any) -> tuple[datetime | None, datetime | None]:
+    start, end = interval_bound(since, "modified_since"), interval_bound(before, "modified_before")
+    if start is not None and end is not None and start == end:
+        raise ValueError(
+            "modified_since equals modified_before, an empty interval: Airflow 3 gives manual runs, and "
+            "cron schedules that are not data-interval timetables, a zero-length data interval; schedule "
+            "with CronDataIntervalTimetable (or set [scheduler] create_cron_data_intervals) or pass bounds"
+        )
+    if start is not None and end is not None and start > end:
+        raise ValueError("modified_since must be earlier than modified_before")
+    return start, end
+
+
+def check_bound(value: Any, name: str, *, rendered: bool = False) -> Any:
+    """An operator's interval bound: checked now if static, after rendering if templated."""
+    if is_template(value) and not rendered:
+        return value
+    interval_bound(value, name)
+    return value
+
+
+EXTRACTION_MODES = ("incremental", "snapshot")
+
+
+def check_mode(value: Any, since: Any, before: Any) -> str:
+    if value not in EXTRACTION_MODES:
+        raise ValueError(f"mode must be one of {', '.join(EXTRACTION_MODES)} (got {value!r})")
+    if value == "snapshot" and (since or before):
+        raise ValueError(
+            "mode='snapshot' lists every record (to detect deletions): drop modified_since/modified_before"
+        )
+    return str(value)

@@ -79,7 +79,7 @@ def write_rows(
     try:
         with temporary.open("wb") as raw:
             if final.name.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as compressed:
+                with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed:
                     _copy(lines, compressed)
             else:
                 _copy(lines, raw)

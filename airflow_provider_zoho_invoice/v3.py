@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,9 +51,20 @@ THROTTLE_CODES = frozenset({CODE_PER_MINUTE_LIMIT, CODE_IN_FLIGHT_LIMIT})
 UNAUTHORIZED_CODES = frozenset({CODE_NO_AUTHENTICATION, CODE_NOT_AUTHORIZED})
 
 
+KEYSET = "keyset"
+SCAN = "scan"
+SNAPSHOT_ONLY = "snapshot only"
+
+
 @dataclass(frozen=True)
 class Resource:
-    """A list endpoint: where it lives and how its answers name things."""
+    """A list endpoint: where it lives, how its answers name things, how it is extracted by interval.
+
+    ``interval_strategy``: ``keyset`` where Zoho filters and sorts by ``last_modified_time``
+    (confirmed on live accounts); ``scan`` (every page, filtered and ordered on the client) where
+    Zoho refuses that sort (expenses) or its support is unconfirmed; ``snapshot only`` where
+    records carry no modification time.
+    """
 
     name: str
     path: str
@@ -60,13 +72,13 @@ class Resource:
     record_key: str
     id_field: str
     scope: str
-    sorts_by_modified_time: bool = True
+    interval_strategy: str = KEYSET
 
 
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        Resource("items", "/items", "items", "item", "item_id", "ZohoInvoice.settings.READ"),
+        Resource("items", "/items", "items", "item", "item_id", "ZohoInvoice.settings.READ", SCAN),
         Resource("contacts", "/contacts", "contacts", "contact", "contact_id", "ZohoInvoice.contacts.READ"),
         Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id", "ZohoInvoice.invoices.READ"),
         Resource(
@@ -95,7 +107,7 @@ RESOURCES: dict[str, Resource] = {
             "expense",
             "expense_id",
             "ZohoInvoice.expenses.READ",
-            sorts_by_modified_time=False,
+            SCAN,
         ),
         Resource(
             "recurringinvoices",
@@ -104,10 +116,11 @@ RESOURCES: dict[str, Resource] = {
             "recurring_invoice",
             "recurring_invoice_id",
             "ZohoInvoice.invoices.READ",
+            SCAN,
         ),
         Resource("projects", "/projects", "projects", "project", "project_id", "ZohoInvoice.projects.READ"),
-        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", "ZohoInvoice.settings.READ"),
-        Resource("users", "/users", "users", "user", "user_id", "ZohoInvoice.settings.READ"),
+        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", "ZohoInvoice.settings.READ", SCAN),
+        Resource("users", "/users", "users", "user", "user_id", "ZohoInvoice.settings.READ", SNAPSHOT_ONLY),
     )
 }
 
@@ -118,6 +131,28 @@ def resource(name: Any) -> Resource:
     if found is None:
         raise ValueError(f"unknown Zoho Invoice resource {name!r}; choose one of {', '.join(RESOURCES)}")
     return found
+
+
+ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+"""``2026-06-09T09:46:21-0400``: seconds, and an offset without a colon."""
+
+
+def parse_zoho_time(text: Any) -> datetime | None:
+    """A record's timestamp, or None when it has none (or not in Zoho's form)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.strptime(text, ZOHO_TIME_FORMAT)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+
+
+def format_zoho_time(moment: datetime) -> str:
+    return moment.strftime(ZOHO_TIME_FORMAT)
 
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)

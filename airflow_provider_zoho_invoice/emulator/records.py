@@ -49,9 +49,14 @@ def _money(index: int, seed: int) -> Decimal:
     return Decimal(f"{mixed // 100}.{mixed % 100:02d}")
 
 
+def _modified_offset(index: int, seed: int) -> int:
+    """Seconds from EPOCH to a generated record's last modification: computed without building it."""
+    return index * 137 + seed + (index * 31) % 3600
+
+
 def _times(index: int, seed: int) -> tuple[str, str]:
     created = EPOCH + timedelta(seconds=index * 137 + seed)
-    modified = created + timedelta(seconds=(index * 31) % 3600)
+    modified = EPOCH + timedelta(seconds=_modified_offset(index, seed))
     return zoho_time(created), zoho_time(modified)
 
 
@@ -270,25 +275,73 @@ GENERATORS: dict[str, Callable[[int, int], dict[str, Any]]] = {
 }
 
 
+_TIMESTAMPED = ("last_modified_time", "updated_time")
+
+
 class RecordSet:
-    """Every v3 resource's records: ``counts`` generated ones, then any added while serving."""
+    """Every v3 resource's records: ``counts`` generated ones, then any added while serving.
+
+    Records can be modified while served (:meth:`touch`), which moves them to the end of the
+    ``last_modified_time`` order, as an edit in Zoho does.
+    """
 
     def __init__(self, counts: dict[str, int], *, seed: int = 0) -> None:
         self.seed = seed
         self.counts = {name: int(counts.get(name, 0)) for name in RESOURCES}
         self._added: dict[str, list[dict[str, Any]]] = {name: [] for name in RESOURCES}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.version = 0
         """Bumped on every change, so that cached page bodies are never stale."""
+        self._modified: dict[str, dict[int, str]] = {name: {} for name in RESOURCES}
+        self._order: dict[str, tuple[int, list[tuple[float, str, int]]]] = {}
 
     def size(self, resource: str) -> int:
         return self.counts[resource] + len(self._added[resource])
 
     def record(self, resource: str, index: int) -> dict[str, Any]:
         generated = self.counts[resource]
-        if index < generated:
-            return GENERATORS[resource](index, self.seed)
-        return self._added[resource][index - generated]
+        record = (
+            GENERATORS[resource](index, self.seed)
+            if index < generated
+            else self._added[resource][index - generated]
+        )
+        modified = self._modified[resource].get(index)
+        if modified is not None:
+            record = {key: modified if key in _TIMESTAMPED else value for key, value in record.items()}
+        return record
+
+    def _modified_seconds(self, resource: str, index: int) -> float:
+        text = self._modified[resource].get(index)
+        if text is None and index < self.counts[resource]:
+            return EPOCH.timestamp() + _modified_offset(index, self.seed)
+        if text is None:
+            text = self._added[resource][index - self.counts[resource]].get("last_modified_time", "")
+        parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z") if text else EPOCH
+        return parsed.timestamp()
+
+    def by_modified_time(self, resource: str) -> list[tuple[float, str, int]]:
+        """``(seconds, id, index)`` of every record in ``last_modified_time`` order (ties by id)."""
+        with self._lock:
+            cached = self._order.get(resource)
+            if cached is not None and cached[0] == self.version:
+                return cached[1]
+            order = sorted(
+                (self._modified_seconds(resource, index), record_id(resource, index), index)
+                for index in range(self.size(resource))
+            )
+            self._order[resource] = (self.version, order)
+            return order
+
+    def touch(self, resource: str, index: int, when: datetime | None = None) -> dict[str, Any]:
+        """Modify a record: its ``last_modified_time`` becomes ``when`` (default: a second after the
+        latest record's, which moves it to the end of the order)."""
+        with self._lock:
+            if when is None:
+                latest = self.by_modified_time(resource)[-1][0]
+                when = datetime.fromtimestamp(latest + 1, tz=ORG_OFFSET)
+            self._modified[resource][index] = zoho_time(when)
+            self.version += 1
+            return self.record(resource, index)
 
     def page(self, resource: str, page: int, per_page: int) -> tuple[list[dict[str, Any]], bool]:
         with self._lock:

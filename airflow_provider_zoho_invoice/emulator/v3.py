@@ -7,7 +7,9 @@ the 10-tokens-per-10-minutes throttle, 401 with code 14 or 57, 429 with code 44 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import random
 import threading
 import time
 from collections import OrderedDict, defaultdict, deque
@@ -36,6 +38,7 @@ from airflow_provider_zoho_invoice.v3 import (
     REVOKE_PATH,
     TOKEN_PATH,
     encode,
+    parse_zoho_time,
 )
 
 DEFAULT_CLIENT_ID = "1000.EMULATORCLIENTID"
@@ -116,6 +119,13 @@ class V3Service:
         """Seconds over which ``per_minute_limit`` counts (shorter in tests)."""
         self.calls_today: dict[str, int] = defaultdict(int)
         self._page_bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.modify_every = 0
+        """Edit ``modify_count`` records of a resource after every this many of its list pages; 0: never."""
+        self.modify_count = 1
+        self.modify_limit = 1_000_000
+        self.modified = 0
+        self._pages_served: dict[str, int] = defaultdict(int)
+        self._rng = random.Random(records.seed)
 
     def routes(self) -> list[Route]:
         return [
@@ -356,6 +366,13 @@ class V3Service:
             return _json(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for sort_column"}, 400, headers
             )
+        modified_since = params.get("last_modified_time")
+        if modified_since is not None and parse_zoho_time(modified_since) is None:
+            return _json(
+                {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for last_modified_time"},
+                400,
+                headers,
+            )
         key = (
             name,
             page,
@@ -363,6 +380,7 @@ class V3Service:
             sort_column,
             params.get("sort_order"),
             params.get("name"),
+            modified_since,
             self.records.version,
         )
         with self._lock:
@@ -373,12 +391,30 @@ class V3Service:
                 self._page_bodies[key] = body
                 while len(self._page_bodies) > _PAGE_CACHE_SIZE:
                     self._page_bodies.popitem(last=False)
+        self._after_page(name)
         return Response(body, media_type=JSON_TYPE, headers={"Server": "ZGS", **headers})
+
+    def _after_page(self, name: str) -> None:
+        """Edit records between page fetches (``modify_every``), deterministically from the seed."""
+        if not self.modify_every:
+            return
+        with self._lock:
+            self._pages_served[name] += 1
+            due = self._pages_served[name] % self.modify_every == 0 and self.modified < self.modify_limit
+            if due:
+                self.modified += 1
+                picks = [self._rng.randrange(self.records.size(name)) for _ in range(self.modify_count)]
+        if due:
+            for index in picks:
+                self.records.touch(name, index)
 
     def _list_body(self, name: str, page: int, per_page: int, params: dict[str, str]) -> bytes:
         found = RESOURCES[name]
         sort_column = params.get("sort_column")
-        if name == "items" and params.get("name"):
+        modified_since = params.get("last_modified_time")
+        if sort_column == "last_modified_time" or modified_since is not None:
+            records, more = self._modified_page(name, page, per_page, params)
+        elif name == "items" and params.get("name"):
             wanted = params["name"]
             matches = [
                 record
@@ -389,10 +425,10 @@ class V3Service:
             records, more = matches[start : start + per_page], start + per_page < len(matches)
         else:
             records, more = self.records.page(name, page, per_page)
-        context = {
-            "page": page,
-            "per_page": per_page,
-            "has_more_page": more,
+        context: dict[str, Any] = {"page": page, "per_page": per_page, "has_more_page": more}
+        if modified_since is not None:
+            context["last_modified_time"] = modified_since  # echoed, as Zoho does for projects
+        context |= {
             "report_name": _REPORT_NAMES.get(name, name.capitalize()),
             "applied_filter": "PaymentMode.All" if name == "customerpayments" else "Status.All",
             "custom_fields": [],
@@ -400,6 +436,20 @@ class V3Service:
             "sort_order": params.get("sort_order", "D"),
         }
         return encode({"code": 0, "message": "success", found.list_key: records, "page_context": context})
+
+    def _modified_page(
+        self, name: str, page: int, per_page: int, params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Zoho's ``last_modified_time`` filter (an inclusive lower bound) and sort, with offset pages."""
+        order = self.records.by_modified_time(name)
+        since = parse_zoho_time(params.get("last_modified_time"))
+        if since is not None:
+            order = order[bisect.bisect_left(order, (since.timestamp(), "", -1)) :]
+        if params.get("sort_column") == "last_modified_time" and params.get("sort_order", "D") == "D":
+            order = order[::-1]
+        start = (page - 1) * per_page
+        chosen = order[start : start + per_page]
+        return [self.records.record(name, index) for _, _, index in chosen], start + per_page < len(order)
 
     def _get(self, name: str, request: Request) -> Response:
         refusal, organization = self._authorize(request, organization=True)

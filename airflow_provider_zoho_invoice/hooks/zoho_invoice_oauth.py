@@ -7,7 +7,9 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -15,7 +17,12 @@ from urllib.parse import quote
 import requests
 
 from airflow_provider_zoho_invoice._redact import for_connection_test, redact, snippet
-from airflow_provider_zoho_invoice._validation import check_concurrency, check_max_items, check_per_page
+from airflow_provider_zoho_invoice._validation import (
+    check_concurrency,
+    check_interval,
+    check_max_items,
+    check_per_page,
+)
 from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
@@ -44,13 +51,17 @@ from airflow_provider_zoho_invoice.v3 import (
     CODE_DAILY_QUOTA,
     CODE_NOT_FOUND,
     DATA_CENTERS,
+    KEYSET,
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
+    SNAPSHOT_ONLY,
     TOKEN_PATH,
     Resource,
     answer_code,
     api_error,
     decode_object,
+    format_zoho_time,
+    parse_zoho_time,
     resource,
     token_error,
 )
@@ -60,6 +71,9 @@ if TYPE_CHECKING:
 
 TEST_TIMEOUT = 10.0
 """Connect and read timeout of ``test_connection``: the UI waits for it."""
+
+MAX_BLOCK_REREADS = 3
+"""Passes over a block of records sharing one timestamp that keeps shifting while it is read."""
 
 LOW_QUOTA_SHARE = 0.10
 """Below this share of the daily quota left, a listing starts with a warning."""
@@ -444,15 +458,26 @@ class ZohoInvoiceOAuthHook(BaseHook):
         per_page: int = MAX_PER_PAGE,
         max_records: int | None = None,
         concurrency: int = 1,
+        modified_since: datetime | str | None = None,
+        modified_before: datetime | str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every record of a list resource, in Zoho's order, each exactly as Zoho sent it.
 
         There is no page count, so with ``concurrency`` above 1 the next pages are fetched
         speculatively; records still come in order and once, and at most ``concurrency``
         requests go past the last page.
+
+        With ``modified_since`` and/or ``modified_before`` (timezone-aware datetimes or ISO-8601
+        strings), exactly the records whose ``last_modified_time`` lies in
+        ``[modified_since, modified_before)``, in that order, once each (see :meth:`_keyset`).
         """
         found = resource(resource_name)
         query = _check_params(params)
+        since, before = check_interval(modified_since, modified_before)
+        if since is not None or before is not None:
+            return self._interval(found, query, check_per_page(per_page, rendered=True),
+                                  check_max_items(max_records, rendered=True), check_concurrency(concurrency),
+                                  since, before)  # fmt: skip
         return self._iter_records(
             found,
             query,
@@ -465,6 +490,9 @@ class ZohoInvoiceOAuthHook(BaseHook):
         self, found: Resource, query: dict[str, Any], page: int, per_page: int
     ) -> tuple[list[Any], bool]:
         document = self._send("GET", found.path, params={**query, "page": page, "per_page": per_page})
+        return self._records_of(found, document)
+
+    def _records_of(self, found: Resource, document: dict[str, Any]) -> tuple[list[Any], bool]:
         records = document.get(found.list_key)
         if not isinstance(records, list):
             raise ZohoInvoiceResponseError(
@@ -527,6 +555,175 @@ class ZohoInvoiceOAuthHook(BaseHook):
             for future in in_flight:
                 future.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
+
+    # -- extraction by modification time -------------------------------------------------------
+
+    def _interval(
+        self,
+        found: Resource,
+        query: dict[str, Any],
+        per_page: int,
+        max_records: int | None,
+        concurrency: int,
+        since: datetime | None,
+        before: datetime | None,
+    ) -> Iterator[dict[str, Any]]:
+        if found.interval_strategy == SNAPSHOT_ONLY:
+            raise ValueError(
+                f"{found.name} carry no modification time, so they cannot be extracted by interval: "
+                "list them whole (no modified_since/modified_before; the operator's mode='snapshot')"
+            )
+        managed = sorted(key for key in query if key in ("last_modified_time", "sort_column", "sort_order"))
+        if managed:
+            raise ValueError(
+                f"params must not set {', '.join(managed)} with modified_since/modified_before: "
+                "the hook sets them"
+            )
+        records = (
+            self._keyset(found, query, per_page, since, before)
+            if found.interval_strategy == KEYSET
+            else self._scan(found, query, per_page, concurrency, since, before)
+        )
+        return islice(records, max_records) if max_records is not None else records
+
+    def _modified_page(
+        self, found: Resource, query: dict[str, Any], cursor: datetime | None, page: int, per_page: int
+    ) -> tuple[list[tuple[datetime, dict[str, Any]]], bool]:
+        """One page in ``last_modified_time`` order from ``cursor`` on, each record with its time."""
+        params = {
+            **query,
+            "sort_column": "last_modified_time",
+            "sort_order": "A",
+            "page": page,
+            "per_page": per_page,
+        }
+        if cursor is not None:
+            params["last_modified_time"] = format_zoho_time(cursor)
+        document = self._send("GET", found.path, params=params)
+        records, more = self._records_of(found, document)
+        return [(self._timestamp(found, record), record) for record in records], more
+
+    def _timestamp(self, found: Resource, record: Any) -> datetime:
+        moment = parse_zoho_time(record.get("last_modified_time") if isinstance(record, dict) else None)
+        if moment is None:  # never skip a record silently: an interval would lose it
+            raise ZohoInvoiceResponseError(
+                f"A {found.record_key} from {found.path} has no readable last_modified_time "
+                f"({found.id_field} {record.get(found.id_field) if isinstance(record, dict) else '?'}); "
+                "extract this resource with mode='snapshot'"
+            )
+        return moment
+
+    def _keyset(
+        self,
+        found: Resource,
+        query: dict[str, Any],
+        per_page: int,
+        since: datetime | None,
+        before: datetime | None,
+    ) -> Iterator[dict[str, Any]]:
+        """Keyset paging on ``last_modified_time``: exact while Zoho changes under the listing.
+
+        Offset pages shift when a record is edited during a listing (it moves to the end of
+        the order), so each request continues from the last timestamp seen instead; ids already
+        emitted at that timestamp are dropped. Many records can share one timestamp (bulk
+        imports): such a block is read page by page, then read again from its start, because an
+        edit that moves one of its records away shifts the rest of the block onto pages already read.
+        """
+        cursor = since.replace(microsecond=0) if since is not None else None  # Zoho's filter has seconds
+        seen_at: tuple[datetime | None, set[Any]] = (None, set())
+
+        def fresh(moment: datetime, record: dict[str, Any]) -> bool:
+            nonlocal seen_at
+            record_id = record.get(found.id_field)
+            if seen_at[0] != moment:
+                seen_at = (moment, set())
+            if record_id in seen_at[1]:
+                return False
+            seen_at[1].add(record_id)
+            return since is None or moment >= since
+
+        page, block_pages = 1, 0
+        while True:
+            rows, more = self._modified_page(found, query, cursor, page, per_page)
+            in_block = [(moment, record) for moment, record in rows if moment == cursor]
+            later = [(moment, record) for moment, record in rows if moment != cursor]
+            for moment, record in in_block:
+                if before is not None and moment >= before:
+                    return
+                if fresh(moment, record):
+                    yield record
+            if not later and more and cursor is not None:
+                page, block_pages = page + 1, block_pages + 1  # the whole page shares the cursor's time
+                continue
+            if block_pages:
+                yield from self._reread_block(found, query, cursor, per_page, before, fresh)
+                block_pages = 0
+            for moment, record in later:
+                if cursor is not None and moment < cursor:
+                    raise ZohoInvoiceResponseError(
+                        f"Zoho Invoice did not order {found.path} by last_modified_time as asked"
+                    )
+                if before is not None and moment >= before:
+                    return
+                if fresh(moment, record):
+                    yield record
+            if not more or not rows:
+                return
+            cursor, page = rows[-1][0], 1
+
+    def _reread_block(
+        self,
+        found: Resource,
+        query: dict[str, Any],
+        cursor: datetime | None,
+        per_page: int,
+        before: datetime | None,
+        fresh: Any,
+    ) -> Iterator[dict[str, Any]]:
+        for attempt in range(1, MAX_BLOCK_REREADS + 1):
+            found_new, page = False, 1
+            while True:
+                rows, more = self._modified_page(found, query, cursor, page, per_page)
+                block = [(moment, record) for moment, record in rows if moment == cursor]
+                for moment, record in block:
+                    if (before is None or moment < before) and fresh(moment, record):
+                        found_new = True
+                        yield record
+                if len(block) < len(rows) or not more:
+                    break
+                page += 1
+            if not found_new:
+                return
+            self.log.warning(
+                "Records of %s sharing last_modified_time %s shifted between pages while being read "
+                "(pass %d); reading them again",
+                found.path,
+                format_zoho_time(cursor) if cursor else "?",
+                attempt,
+            )
+
+    def _scan(
+        self,
+        found: Resource,
+        query: dict[str, Any],
+        per_page: int,
+        concurrency: int,
+        since: datetime | None,
+        before: datetime | None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page, filtered and ordered here: for resources Zoho will not sort by modification time."""
+        self.log.info(
+            "Zoho Invoice cannot filter %s by modification time; reading every page and filtering here",
+            found.name,
+        )
+        chosen = []
+        for record in self._iter_records(found, query, per_page, None, concurrency):
+            moment = self._timestamp(found, record)
+            if (since is None or moment >= since) and (before is None or moment < before):
+                chosen.append((moment, str(record.get(found.id_field)), record))
+        chosen.sort(key=lambda row: (row[0], row[1]))
+        for _, _, record in chosen:
+            yield record
 
     def get_record(self, resource_name: str, record_id: str) -> dict[str, Any]:
         """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002 on Zoho)."""
