@@ -27,9 +27,9 @@ for _ in $(seq 100); do [ -s "$demo/emulator.port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$demo/emulator.port")"
 echo "    listening on $url"
 
-run_dag() {  # dag id, log name
-    echo "==> airflow dags test $1 2026-01-01"
-    if ! "$bin/airflow" dags test "$1" 2026-01-01 > "$demo/$2.log" 2>&1; then
+run_dag() {  # dag id, log name, [conf]
+    echo "==> airflow dags test $1 ${3:+--conf '$3'}"
+    if ! "$bin/airflow" dags test "$1" ${3:+--conf "$3"} > "$demo/$2.log" 2>&1; then
         tail -n 60 "$demo/$2.log"
         echo "The DAG run failed; full log: $demo/$2.log"
         exit 1
@@ -37,17 +37,32 @@ run_dag() {  # dag id, log name
     grep -q "state=success" "$demo/$2.log" || { tail -n 60 "$demo/$2.log"; echo "The DAG run did not succeed"; exit 1; }
 }
 
+interval() {  # start hour, end hour (UTC, 2026-06-01): the conf of a run for that interval
+    printf '{"modified_since": "2026-06-01T%s:00:00+00:00", "modified_before": "2026-06-01T%s:00:00+00:00"}' "$1" "$2"
+}
+
 # API v3 over OAuth 2.0: what every current Zoho account uses.
 export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice_oauth\", \"login\": \"1000.EMULATORCLIENTID\", \"password\": \"emulator-client-secret\", \"extra\": {\"refresh_token\": \"1000.emulator-refresh-token\", \"accounts_url\": \"$url\", \"api_domain\": \"$url\"}}"
-run_dag example_zoho_invoice_v3_extract v3-dag-test
-echo "==> The v3 extraction succeeded"
-grep -o "Zoho Invoice extract: .*" "$demo/v3-dag-test.log" | head -n 1 | sed 's/ \[.*//; s/^/    /'
+# Two consecutive hourly intervals, then a backfill of an earlier one.
+run_dag example_zoho_invoice_v3_extract v3-hour-1 "$(interval 14 15)"
+run_dag example_zoho_invoice_v3_extract v3-hour-2 "$(interval 15 16)"
+run_dag example_zoho_invoice_v3_extract v3-backfill "$(interval 13 14)"
+echo "==> The v3 hourly extractions succeeded"
+for log in v3-hour-1 v3-hour-2 v3-backfill; do
+    grep -o "Zoho Invoice extract \[.*" "$demo/$log.log" | head -n 1 | sed 's/ \[[a-z.]*\].*//; s/^/    /'
+done
 for resource in invoices contacts customerpayments; do
-    file=$(ls "$demo/output/$resource/"*.jsonl.gz)
+    for file in "$demo/output/$resource/"*.jsonl.gz; do
+        echo "    $file: $(gzip -dc "$file" | wc -l) records"
+    done
+done
+echo "    first invoice of the first interval:"
+gzip -dc "$demo/output/invoices/2026-06-01T140000+0000.jsonl.gz" | sed -n '1s/^\(.\{300\}\).*/      \1 .../p'
+run_dag example_zoho_invoice_v3_snapshot v3-snapshot
+echo "==> The daily snapshot succeeded"
+for file in "$demo/output/snapshots/"*/*.jsonl.gz; do
     echo "    $file: $(gzip -dc "$file" | wc -l) records"
 done
-echo "    first invoice:"
-gzip -dc "$(ls "$demo/output/invoices/"*.jsonl.gz)" | sed -n '1s/^\(.\{300\}\).*/      \1 .../p'
 
 # The legacy authtoken XML API.
 export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice\", \"host\": \"$url\", \"password\": \"emulator-authtoken\", \"extra\": {\"apikey\": \"emulator-apikey\", \"accounts_url\": \"$url\"}}"
@@ -59,4 +74,4 @@ echo "    file:  $output"
 echo "    lines: $(wc -l < "$output")"
 echo "    first two items:"
 head -n 2 "$output" | sed 's/^/      /'
-echo "    (full logs: $demo/v3-dag-test.log, $demo/dag-test.log)"
+echo "    (full logs in $demo)"

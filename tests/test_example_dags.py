@@ -6,8 +6,6 @@ import gzip
 import json
 from decimal import Decimal
 
-import pytest
-
 from tests.conftest import EXAMPLE_DAGS, task_states, xcom_value
 
 
@@ -47,37 +45,54 @@ def test_token_check_passes_and_fails(run_dag, make_emulator, use_emulator, capf
     assert "Invalid Ticket Passed" in out and "revoked-authtoken" not in out
 
 
-@pytest.mark.parametrize("logical_date", [None, "2026-03-04"])
-def test_v3_extract_writes_each_resource_exactly(
-    run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch, logical_date
+def test_v3_hourly_extraction_lands_each_interval_exactly(
+    run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch
 ):
-    from datetime import datetime, timezone
+    from datetime import timedelta
 
-    from airflow_provider_zoho_invoice.v3 import encode
+    from airflow_provider_zoho_invoice.emulator.records import EPOCH
+    from airflow_provider_zoho_invoice.v3 import RESOURCES, encode, parse_zoho_time
 
-    emulator = make_emulator(records={"invoices": 450, "contacts": 120, "customerpayments": 75}, seed=4)
+    emulator = make_emulator(records=3000, seed=4)
     use_oauth_emulator(emulator)
     monkeypatch.setenv("AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR", str(tmp_path))
-    when = (
-        {"logical_date": datetime.fromisoformat(logical_date).replace(tzinfo=timezone.utc)}
-        if logical_date
-        else {}
-    )
+    dag_file = EXAMPLE_DAGS / "example_zoho_invoice_v3_extract.py"
+    start = EPOCH + timedelta(hours=20)
+    for hour in (0, 1):  # two consecutive intervals, as a manual run's conf gives them
+        since, before = start + timedelta(hours=hour), start + timedelta(hours=hour + 1)
+        conf = {"modified_since": since.isoformat(), "modified_before": before.isoformat()}
+        dag_run = run_dag(dag_file, "example_zoho_invoice_v3_extract", run_conf=conf)
+        assert set(task_states(dag_run).values()) == {"success"}
+        counts = {}
+        for resource in ("invoices", "contacts", "customerpayments"):
+            id_field = RESOURCES[resource].id_field
+            expected = sorted(
+                (
+                    record
+                    for record in (emulator.records.record(resource, i) for i in range(3000))
+                    if since <= parse_zoho_time(record["last_modified_time"]) < before
+                ),
+                key=lambda r: (parse_zoho_time(r["last_modified_time"]), r[id_field]),
+            )
+            path = tmp_path / resource / f"{since.isoformat().replace(':', '')}.jsonl.gz"
+            assert gzip.decompress(path.read_bytes()).splitlines() == [encode(r) for r in expected]
+            counts[resource] = len(expected)
+        assert xcom_value(dag_run, "summarize")["counts"] == counts and min(counts.values()) > 0
+
+
+def test_v3_snapshot_lists_everything(run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch):
+    from airflow_provider_zoho_invoice.v3 import encode
+
+    emulator = make_emulator(records=250, seed=4)
+    use_oauth_emulator(emulator)
+    monkeypatch.setenv("AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR", str(tmp_path))
     dag_run = run_dag(
-        EXAMPLE_DAGS / "example_zoho_invoice_v3_extract.py", "example_zoho_invoice_v3_extract", **when
+        EXAMPLE_DAGS / "example_zoho_invoice_v3_snapshot.py", "example_zoho_invoice_v3_snapshot"
     )
-    states = task_states(dag_run)
-    assert set(states.values()) == {"success"} and len(states) == 5
-    totals = Decimal(0)
-    for resource, count in {"invoices": 450, "contacts": 120, "customerpayments": 75}.items():
-        path = tmp_path / resource / f"{(dag_run.logical_date or dag_run.run_after):%Y-%m-%d}.jsonl.gz"
-        lines = gzip.decompress(path.read_bytes()).splitlines()
-        expected = [emulator.records.record(resource, index) for index in range(count)]
-        assert lines == [encode(record) for record in expected]
-        if resource == "invoices":
-            totals = sum((record["total"] for record in expected), Decimal(0))
-    summary = xcom_value(dag_run, "summarize")
-    assert summary == {
-        "counts": {"invoices": 450, "contacts": 120, "customerpayments": 75},
-        "invoice_total": str(totals),
-    }
+    assert set(task_states(dag_run).values()) == {"success"}
+    day = f"{(dag_run.logical_date or dag_run.run_after):%Y-%m-%d}"
+    for resource in ("invoices", "contacts"):
+        lines = gzip.decompress(
+            (tmp_path / "snapshots" / resource / f"{day}.jsonl.gz").read_bytes()
+        ).splitlines()
+        assert lines == [encode(emulator.records.record(resource, i)) for i in range(250)]
