@@ -401,6 +401,92 @@ def v3_memory(small: int, large: int, repeats: int) -> list[Row]:
     return [*rows.values(), ratio]
 
 
+def v3_interval_baseline(url: str, token: str, since: str) -> tuple[int, int]:
+    """A hand-written interval loop: Zoho's filter and sort, offset pages, json; (records, requests)."""
+    import requests
+
+    session = requests.Session()
+    headers = {
+        "Authorization": f"Zoho-oauthtoken {token}",
+        "X-com-zoho-invoice-organizationid": V3_ORGANIZATION,
+    }
+    count, page = 0, 1
+    while True:
+        params = {"last_modified_time": since, "sort_column": "last_modified_time", "sort_order": "A",
+                  "page": page, "per_page": 200}  # fmt: skip
+        document = json.loads(
+            session.get(f"{url}/invoice/v3/invoices", params=params, headers=headers, timeout=60).content
+        )
+        count += len(document["invoices"])
+        if not document["page_context"]["has_more_page"]:
+            return count, page
+        page += 1
+
+
+def v3_interval_hook(since: str, before: str) -> int:
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    hook = ZohoInvoiceOAuthHook()
+    try:
+        records = hook.list_records("invoices", per_page=200, modified_since=since, modified_before=before)
+        return sum(1 for _ in records)
+    finally:
+        hook.close()
+
+
+def v3_interval(records: int, repeats: int) -> list[Row]:
+    """One interval holding every invoice: keyset paging against an offset loop over the same filter."""
+    scenario = "9 v3 interval"
+    base_cpu = Row(scenario, f"baseline CPU, {records:,} invoices (requests + json, offset pages)", "s")
+    hook_cpu = Row(scenario, "OAuth hook CPU (keyset pages, exact interval)", "s")
+    ratio = Row(scenario, "hook / baseline CPU (target <= 1.00)", "x")
+    base_requests = Row(scenario, "baseline requests", "count")
+    hook_requests = Row(scenario, "hook requests", "count")
+    extra = Row(scenario, "extra requests per 200 records, keyset over offset (target <= 1)", "x")
+    since, before = "2026-06-01T00:00:00-0400", "2100-01-01T00:00:00+00:00"
+    with v3_emulator(records) as url:
+        os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, requests_per_minute=0)
+        token = v3_access_token(url)
+        v3_interval_hook(since, before)  # warm: token, organization, the emulator's sorted index
+        counts: dict[str, int] = {}
+
+        def baseline() -> int:
+            total, made = v3_interval_baseline(url, token, since)
+            counts["baseline"] = made
+            return total
+
+        for repeat in range(repeats):
+            runs = [("baseline", baseline), ("hook", lambda: v3_interval_hook(since, before))]
+            for name, action in runs if repeat % 2 == 0 else runs[::-1]:
+                with _counted_requests(url) as made:
+                    cpu, _ = measure(action, records)
+                if name == "hook":
+                    counts["hook"] = made()
+                (base_cpu if name == "baseline" else hook_cpu).values.append(cpu)
+            ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
+            base_requests.values.append(counts["baseline"])
+            hook_requests.values.append(counts["hook"])
+            extra.values.append((counts["hook"] - counts["baseline"]) / (records / 200))
+    return [base_cpu, hook_cpu, ratio, base_requests, hook_requests, extra]
+
+
+@contextlib.contextmanager
+def _counted_requests(url: str) -> Iterator[Callable[[], int]]:
+    """Requests the emulator served for /invoices meanwhile, read from its stats endpoint."""
+    import requests
+
+    def served() -> int:
+        value: int = (
+            requests.get(f"{url}/_emulator/stats", timeout=10).json()["requests"].get("v3:invoices", 0)
+        )
+        return value
+
+    before = served()
+    result = {"made": 0}
+    yield lambda: result["made"]
+    result["made"] = served() - before
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -413,10 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 9), help="run only scenario N")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 10), help="run only scenario N")
+    parser.add_argument("--interval-records", type=int, default=100_000, help="invoices in scenario 9")
     args = parser.parse_args(argv)
     if args.quick:
         args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 2, 0.01
+        args.interval_records = 2_000
     small_memory = min(10_000, args.memory_items // 3)
 
     started = time.perf_counter()
@@ -429,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         6: lambda: v3_throughput(args.items, args.repeats),
         7: lambda: v3_concurrent(args.pages, args.latency, args.workers, args.repeats),
         8: lambda: v3_memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
+        9: lambda: v3_interval(args.interval_records, args.repeats),
     }
     rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
     print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")

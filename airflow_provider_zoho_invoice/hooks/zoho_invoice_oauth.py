@@ -630,46 +630,43 @@ class ZohoInvoiceOAuthHook(BaseHook):
         edit that moves one of its records away shifts the rest of the block onto pages already read.
         """
         cursor = since.replace(microsecond=0) if since is not None else None  # Zoho's filter has seconds
-        seen_at: tuple[datetime | None, set[Any]] = (None, set())
-
-        def fresh(moment: datetime, record: dict[str, Any]) -> bool:
-            nonlocal seen_at
-            record_id = record.get(found.id_field)
-            if seen_at[0] != moment:
-                seen_at = (moment, set())
-            if record_id in seen_at[1]:
-                return False
-            seen_at[1].add(record_id)
-            return since is None or moment >= since
-
+        seen: set[Any] = set()  # ids already emitted whose last_modified_time equals the cursor
+        id_field = found.id_field
         page, block_pages = 1, 0
         while True:
             rows, more = self._modified_page(found, query, cursor, page, per_page)
-            in_block = [(moment, record) for moment, record in rows if moment == cursor]
-            later = [(moment, record) for moment, record in rows if moment != cursor]
-            for moment, record in in_block:
+            later_start = 0
+            for moment, record in rows:  # first the records at the cursor's own time
+                if moment != cursor:
+                    break
+                later_start += 1
                 if before is not None and moment >= before:
                     return
-                if fresh(moment, record):
-                    yield record
-            if not later and more and cursor is not None:
+                record_id = record.get(id_field)
+                if record_id not in seen:
+                    seen.add(record_id)
+                    if since is None or moment >= since:
+                        yield record
+            if later_start == len(rows) and more and cursor is not None:
                 page, block_pages = page + 1, block_pages + 1  # the whole page shares the cursor's time
                 continue
             if block_pages:
-                yield from self._reread_block(found, query, cursor, per_page, before, fresh)
+                yield from self._reread_block(found, query, cursor, per_page, before, seen)
                 block_pages = 0
-            for moment, record in later:
+            for moment, record in rows[later_start:]:
                 if cursor is not None and moment < cursor:
                     raise ZohoInvoiceResponseError(
                         f"Zoho Invoice did not order {found.path} by last_modified_time as asked"
                     )
                 if before is not None and moment >= before:
                     return
-                if fresh(moment, record):
-                    yield record
+                yield record
             if not more or not rows:
                 return
-            cursor, page = rows[-1][0], 1
+            last = rows[-1][0]
+            if last != cursor:
+                seen = {record.get(id_field) for moment, record in rows[later_start:] if moment == last}
+            cursor, page = last, 1
 
     def _reread_block(
         self,
@@ -678,15 +675,18 @@ class ZohoInvoiceOAuthHook(BaseHook):
         cursor: datetime | None,
         per_page: int,
         before: datetime | None,
-        fresh: Any,
+        seen: set[Any],
     ) -> Iterator[dict[str, Any]]:
+        """Read a multi-page block at ``cursor`` again for records that shifted onto pages already read."""
         for attempt in range(1, MAX_BLOCK_REREADS + 1):
             found_new, page = False, 1
             while True:
                 rows, more = self._modified_page(found, query, cursor, page, per_page)
                 block = [(moment, record) for moment, record in rows if moment == cursor]
                 for moment, record in block:
-                    if (before is None or moment < before) and fresh(moment, record):
+                    record_id = record.get(found.id_field)
+                    if (before is None or moment < before) and record_id not in seen:
+                        seen.add(record_id)
                         found_new = True
                         yield record
                 if len(block) < len(rows) or not more:
