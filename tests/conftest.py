@@ -29,6 +29,8 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False",
+        # The OpenLineage provider is installed for the lineage tests; its listener stays off elsewhere.
+        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
     }
 )
 

@@ -177,3 +177,29 @@ def test_hourly_intervals_through_airflow_and_a_rerun_writes_the_same_bytes(
     rerun = run_dag(source, "hourly_extract", run_conf=conf(0))
     assert task_states(rerun) == {"invoices": "success"}
     assert Path(results[0]["path"]).read_bytes() == first_bytes
+
+
+def test_openlineage_names_the_organization_resource_and_file(extraction_emulator, tmp_path):
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="invoices", resource="invoices", modified_since=T0, modified_before=T1,
+        output_path=str(tmp_path / "invoices.jsonl.gz"),
+    )  # fmt: skip
+    operator.execute({})
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("zoho-invoice://10234695", "invoices")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", str(tmp_path / "invoices.jsonl.gz"))]
+
+
+def test_dag_files_do_not_import_openlineage():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow.sdk; before = set(sys.modules); "
+        "import airflow_provider_zoho_invoice.operators.zoho_invoice; "
+        "print(sorted(name for name in set(sys.modules) - before if 'openlineage' in name) or False)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -53,7 +53,10 @@ def test_list_records_operator_to_a_file_keeps_zoho_bytes(run_dag, oauth_emulato
     dag_run = run_dag(source, f"v3_file_{suffix.replace('.', '_')}")
     assert task_states(dag_run) == {"invoices": "success"}
     target = tmp_path / f"invoices.{suffix}"
-    assert xcom_value(dag_run, "invoices") == {"path": str(target), "count": 450, "format": "jsonl"}
+    assert xcom_value(dag_run, "invoices") == {
+        "path": str(target), "count": 450, "format": "jsonl",
+        "resource": "invoices", "modified_since": None, "modified_before": None,
+    }  # fmt: skip
     raw = target.read_bytes()
     text = gzip.decompress(raw) if suffix.endswith(".gz") else raw
     assert text.splitlines() == [encode(record) for record in expected_records(oauth_emulator, "invoices")]
