@@ -21,11 +21,12 @@ from airflow_provider_zoho_invoice.operators.zoho_invoice import (
 def main() -> None:
     items = int(sys.argv[1])
     resource_name = sys.argv[2] if len(sys.argv) > 2 else None
+    bounds = {"modified_since": sys.argv[3], "modified_before": sys.argv[4]} if len(sys.argv) > 4 else {}
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "rows.jsonl"
         operator = (
             ZohoInvoiceListRecordsOperator(
-                task_id="probe", resource=resource_name, max_records=items, output_path=str(output)
+                task_id="probe", resource=resource_name, max_records=items, output_path=str(output), **bounds
             )
             if resource_name
             else ZohoInvoiceListItemsOperator(task_id="probe", max_items=items, output_path=str(output))

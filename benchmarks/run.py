@@ -443,7 +443,7 @@ def v3_interval(records: int, repeats: int) -> list[Row]:
     base_requests = Row(scenario, "baseline requests", "count")
     hook_requests = Row(scenario, "hook requests", "count")
     extra = Row(scenario, "extra requests per 200 records, keyset over offset (target <= 1)", "x")
-    since, before = "2026-06-01T00:00:00-0400", "2100-01-01T00:00:00+00:00"
+    since, before = "2026-06-01T00:00:00-04:00", "2100-01-01T00:00:00+00:00"
     with v3_emulator(records) as url:
         os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, requests_per_minute=0)
         token = v3_access_token(url)
@@ -467,7 +467,33 @@ def v3_interval(records: int, repeats: int) -> list[Row]:
             base_requests.values.append(counts["baseline"])
             hook_requests.values.append(counts["hook"])
             extra.values.append((counts["hook"] - counts["baseline"]) / (records / 200))
-    return [base_cpu, hook_cpu, ratio, base_requests, hook_requests, extra]
+        small = max(1, records // 10)
+        memory_rows = {n: Row(scenario, f"peak RSS extracting {n:,} invoices of the interval to a file", "MB")
+                       for n in (small, records)}  # fmt: skip
+        memory_ratio = Row(scenario, f"peak RSS {records:,} / {small:,} (target <= 1.2)", "x")
+        with tempfile.TemporaryDirectory() as tokens:
+            env = {**os.environ, "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": tokens}
+            for _ in range(max(1, repeats // 2)):
+                for n, row in memory_rows.items():
+                    result = subprocess.run(
+                        [sys.executable, str(HERE / "memory_probe.py"), str(n), "invoices", since, before],
+                        env=env, capture_output=True, text=True, check=True, timeout=3600,
+                    )  # fmt: skip
+                    probe = json.loads(result.stdout.strip().splitlines()[-1])
+                    if probe["count"] != n or probe["lines"] != n:
+                        raise AssertionError(f"the operator wrote {probe}, expected {n} records and lines")
+                    row.values.append(probe["peak_rss_mb"])
+                memory_ratio.values.append(memory_rows[records].values[-1] / memory_rows[small].values[-1])
+    return [
+        base_cpu,
+        hook_cpu,
+        ratio,
+        base_requests,
+        hook_requests,
+        extra,
+        *memory_rows.values(),
+        memory_ratio,
+    ]
 
 
 @contextlib.contextmanager
