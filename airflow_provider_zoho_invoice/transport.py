@@ -125,8 +125,11 @@ def root_cause(exc: BaseException) -> str:
 class Transport:
     """Sends requests for one hook. Thread-safe: a listing's page workers share it."""
 
-    def __init__(self, settings: TransportSettings, *, log: logging.Logger | Any, accept: str) -> None:
+    def __init__(
+        self, settings: TransportSettings, *, log: logging.Logger | Any, accept: str, limiter: Any = None
+    ) -> None:
         self.settings = settings
+        self._limiter = limiter
         self.log = log
         self._accept = accept
         self._pool_size = 0
@@ -144,7 +147,10 @@ class Transport:
         return session
 
     @cached_property
-    def rate_limiter(self) -> SlidingWindowRateLimiter | None:
+    def rate_limiter(self) -> Any:
+        """The given limiter (one shared by machines), else this process's own; None when off."""
+        if self._limiter is not None:
+            return self._limiter
         limit = self.settings.requests_per_minute
         return SlidingWindowRateLimiter(limit) if limit > 0 else None
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
-from airflow_provider_zoho_invoice.hooks.config import check_url, read_extras, transport_settings
+from airflow_provider_zoho_invoice.hooks.config import (
+    _whole_number,
+    check_url,
+    read_extras,
+    transport_settings,
+)
 from airflow_provider_zoho_invoice.transport import TransportSettings
 from airflow_provider_zoho_invoice.v3 import DATA_CENTERS, DEFAULT_DATA_CENTER
 
 CONN_TYPE = "zoho_invoice_oauth"
 TOKEN_CACHES = ("file", "none")
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 @dataclass(frozen=True)
@@ -25,8 +32,13 @@ class ZohoInvoiceOAuthConfig:
     data_center: str
     accounts_url: str
     api_domain: str | None  # pinned by the connection; otherwise the token answer's api_domain is used
-    token_cache: str
+    token_cache: str  # "file", "none", or a redis:// / rediss:// URL
     transport: TransportSettings
+    min_daily_remaining: int | None = None
+
+    @property
+    def shared_store_url(self) -> str | None:
+        return self.token_cache if self.token_cache.startswith(REDIS_SCHEMES) else None
 
     def __repr__(self) -> str:  # the dataclass default would print the credentials
         return (
@@ -36,7 +48,8 @@ class ZohoInvoiceOAuthConfig:
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
-        return (self.client_secret, self.refresh_token)
+        redis_password = urlsplit(self.token_cache).password if self.shared_store_url else None
+        return (self.client_secret, self.refresh_token, redis_password)
 
     def require_credentials(self, conn_id: str) -> tuple[str, str, str]:
         where = f"Connection '{conn_id}'"
@@ -108,12 +121,16 @@ def oauth_config_from_connection(
             "Zoho shows under Settings > Organization Profile; leave it empty to use the account's only "
             "organization"
         )
-    token_cache = (_text(merged, "token_cache", "Token cache", conn_id) or "file").lower()
-    if token_cache not in TOKEN_CACHES:
+    token_cache = _text(merged, "token_cache", "Token cache", conn_id) or "file"
+    if token_cache.lower() in TOKEN_CACHES:
+        token_cache = token_cache.lower()
+    elif not _is_redis_url(token_cache):
         raise ZohoInvoiceConfigError(
             f"Connection '{conn_id}' field 'Token cache' (extra 'token_cache') must be 'file' (share access "
-            "tokens between tasks on this machine, the default) or 'none'"
+            "tokens between tasks on this machine, the default), 'none', or a Redis URL such as "
+            "redis://:password@redis-host:6379/2 (share them, and the request budget, across machines)"
         )
+    min_daily_remaining = _whole_number(merged, "min_daily_remaining", conn_id, default=-1)
     return ZohoInvoiceOAuthConfig(
         client_id=(login or "").strip() or None,
         client_secret=password or None,
@@ -124,4 +141,17 @@ def oauth_config_from_connection(
         api_domain=api_domain,
         token_cache=token_cache,
         transport=transport_settings(merged, conn_id),
+        min_daily_remaining=None if min_daily_remaining < 0 else min_daily_remaining,
     )
+
+
+def _is_redis_url(text: str) -> bool:
+    if not text.lower().startswith(REDIS_SCHEMES):
+        return False
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    database = parts.path.strip("/")
+    return bool(parts.hostname) and (database == "" or database.isdigit())

@@ -29,6 +29,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAuthError,
     ZohoInvoiceConfigError,
     ZohoInvoiceError,
+    ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
 from airflow_provider_zoho_invoice.hooks.config import check_url, fetch_connection
@@ -68,6 +69,7 @@ from airflow_provider_zoho_invoice.v3 import (
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Connection
+    from airflow_provider_zoho_invoice.shared_store import SharedQuota, SharedStore
 
 TEST_TIMEOUT = 10.0
 """Connect and read timeout of ``test_connection``: the UI waits for it."""
@@ -184,8 +186,39 @@ class ZohoInvoiceOAuthHook(BaseHook):
         return config
 
     @cached_property
+    def shared(self) -> SharedStore | None:
+        """Redis, when the connection's ``token_cache`` names it: shared by every task and machine."""
+        url = self.config.shared_store_url
+        if url is None:
+            return None
+        from airflow_provider_zoho_invoice.shared_store import SharedStore
+
+        return SharedStore(url, log=self.log)
+
+    def _organization_key(self) -> str:
+        """Whose request budget and quota: the organization when configured, else the client."""
+        config = self.config
+        return store_key(config.organization_id or f"{config.accounts_url}\n{config.client_id}")
+
+    @cached_property
     def transport(self) -> Transport:
-        return Transport(self.config.transport, log=self.log, accept="application/json")
+        limiter = None
+        requests_per_minute = self.config.transport.requests_per_minute
+        if self.shared is not None and requests_per_minute > 0:
+            from airflow_provider_zoho_invoice.shared_store import SharedRateLimiter
+
+            url = self.config.shared_store_url
+            assert url is not None
+            limiter = SharedRateLimiter(self.shared, url, requests_per_minute, self._organization_key())
+        return Transport(self.config.transport, log=self.log, accept="application/json", limiter=limiter)
+
+    @cached_property
+    def _shared_quota(self) -> SharedQuota | None:
+        if self.shared is None:
+            return None
+        from airflow_provider_zoho_invoice.shared_store import SharedQuota
+
+        return SharedQuota(self.shared, self._organization_key())
 
     def get_conn(self) -> requests.Session:
         return self.transport.session
@@ -194,16 +227,22 @@ class ZohoInvoiceOAuthHook(BaseHook):
     def tokens(self) -> TokenManager:
         config = self.config
         client_id, _, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
-        if config.token_cache == "file":  # noqa: S105 - a store kind, not a secret
-            store: Any = FileTokenStore(
+        key = store_key(config.accounts_url, client_id, refresh_token)
+        store: Any
+        if config.token_cache == "none":  # noqa: S105 - a store kind, not a secret
+            store = MemoryTokenStore()
+        else:
+            store = FileTokenStore(
                 _token_directory(),
-                store_key(config.accounts_url, client_id, refresh_token),
+                key,
                 on_lock_timeout=lambda: self.log.warning(
                     "Another process held the Zoho token lock too long; refreshing without it"
                 ),
             )
-        else:
-            store = MemoryTokenStore()
+            if self.shared is not None:
+                from airflow_provider_zoho_invoice.shared_store import RedisTokenStore
+
+                store = RedisTokenStore(self.shared, key, fallback=store)
         return TokenManager(store, self._refresh_access_token)
 
     def _secrets(self, token: AccessToken | None = None) -> tuple[str | None, ...]:
@@ -386,6 +425,31 @@ class ZohoInvoiceOAuthHook(BaseHook):
         if values:
             with self._quota_lock:
                 self.quota.update(values)
+                snapshot = dict(self.quota)
+            if self._shared_quota is not None:
+                self._shared_quota.save(snapshot)
+
+    def _check_quota(self) -> None:
+        """Before a listing: what any task last saw of the daily quota (the shared store's, else ours)."""
+        known = (self._shared_quota.load() if self._shared_quota is not None else {}) or dict(self.quota)
+        limit, remaining = known.get("limit"), known.get("remaining")
+        if remaining is None:
+            return
+        minimum = self.config.min_daily_remaining
+        if minimum is not None and remaining < minimum:
+            raise ZohoInvoiceQuotaError(
+                None,
+                f"only {remaining} of today's {limit} API calls are left, below the connection's "
+                f"min_daily_remaining ({minimum})",
+                remedy="The listing was not started. The quota resets at midnight in the organization's "
+                "time zone; lower min_daily_remaining to spend what is left",
+            )
+        if limit and remaining < limit * LOW_QUOTA_SHARE:
+            self.log.warning(
+                "Zoho Invoice daily API quota is nearly spent before this listing: %d of %d calls left",
+                remaining,
+                limit,
+            )
 
     def _log_quota(self) -> None:
         limit, remaining = self.quota.get("limit"), self.quota.get("remaining")
@@ -474,6 +538,7 @@ class ZohoInvoiceOAuthHook(BaseHook):
         found = resource(resource_name)
         query = _check_params(params)
         since, before = check_interval(modified_since, modified_before)
+        self._check_quota()
         if since is not None or before is not None:
             return self._interval(found, query, check_per_page(per_page, rendered=True),
                                   check_max_items(max_records, rendered=True), check_concurrency(concurrency),
