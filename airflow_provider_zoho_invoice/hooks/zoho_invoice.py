@@ -20,18 +20,17 @@ from airflow_provider_zoho_invoice._validation import (
     check_page,
     check_per_page,
 )
-from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceError,
     ZohoInvoiceResponseError,
 )
+from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 from airflow_provider_zoho_invoice.hooks.config import (
     CONN_TYPE,
     ZohoInvoiceConnectionConfig,
     config_from_connection,
-    fetch_connection,
 )
 from airflow_provider_zoho_invoice.models import PageContext, ZohoInvoiceItem
 from airflow_provider_zoho_invoice.parsing import (
@@ -50,7 +49,7 @@ from airflow_provider_zoho_invoice.protocol import (
 from airflow_provider_zoho_invoice.transport import Transport, mask_secrets
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.compat import Connection
+    pass
 
 MAX_REREADS = 3
 """Extra passes over a catalogue that changes while it is listed."""
@@ -98,65 +97,24 @@ class _SeenItems:
         self._lookup = set(self._numeric)
 
 
-class ZohoInvoiceHook(BaseHook):
+class ZohoInvoiceHook(ZohoInvoiceBaseHook):
     """Talk to Zoho Invoice with the credentials of a ``zoho_invoice`` connection.
 
     Nothing is looked up or sent until the first call, because hooks are built at
     DAG-parse time. One ``requests.Session`` per hook keeps connections alive.
 
-    :param zoho_invoice_conn_id: the Airflow connection to use.
-    :param timeout: per-request read timeout in seconds (overrides the connection's ``timeout``).
-    :param max_retries: retries of transient failures (overrides ``max_retries``).
-    :param requests_per_minute: client-side rate limit, 0 for none (overrides ``requests_per_minute``).
-    :param backoff: first retry wait in seconds; later waits double (overrides ``backoff``).
-    :param connection: an already fetched connection (the triggerer fetches it asynchronously).
+    Arguments: see :class:`~airflow_provider_zoho_invoice.hooks.base.ZohoInvoiceBaseHook`.
     """
 
-    conn_name_attr = "zoho_invoice_conn_id"
-    default_conn_name = "zoho_invoice_default"
     conn_type = CONN_TYPE
     hook_name = "Zoho Invoice"
-
-    def __init__(
-        self,
-        zoho_invoice_conn_id: str = default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        requests_per_minute: int | None = None,
-        backoff: float | None = None,
-        connection: Connection | None = None,
-    ) -> None:
-        super().__init__()
-        self.zoho_invoice_conn_id = zoho_invoice_conn_id
-        self._overrides: dict[str, Any] = {
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "requests_per_minute": requests_per_minute,
-            "backoff": backoff,
-        }
-        self._connection = connection
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The form's extra fields for Airflow 3.1; Airflow 3.2+ reads ``conn-fields`` instead."""
-        from airflow_provider_zoho_invoice._form import form_widgets
-
-        return form_widgets(CONN_TYPE)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden and relabelled standard fields for Airflow 3.1; 3.2+ reads ``ui-field-behaviour``."""
-        from airflow_provider_zoho_invoice._form import field_behaviour
-
-        return field_behaviour(CONN_TYPE)
 
     # -- connection ---------------------------------------------------------------------------
 
     @cached_property
     def config(self) -> ZohoInvoiceConnectionConfig:
         """The connection, read once and checked; its secrets are registered with Airflow's masker."""
-        connection = self._connection or fetch_connection(self.get_connection, self.zoho_invoice_conn_id)
+        connection = self._fetch_connection()
         config = config_from_connection(
             conn_id=self.zoho_invoice_conn_id,
             host=connection.host,
@@ -396,7 +354,3 @@ class ZohoInvoiceHook(BaseHook):
     def _test_timeout(self) -> tuple[float, float]:
         settings = self.config.transport
         return min(settings.connect_timeout, TEST_TIMEOUT), min(settings.read_timeout, TEST_TIMEOUT)
-
-    def close(self) -> None:
-        if "transport" in self.__dict__:
-            self.transport.close()

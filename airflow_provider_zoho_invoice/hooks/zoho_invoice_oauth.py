@@ -23,7 +23,6 @@ from airflow_provider_zoho_invoice._validation import (
     check_max_items,
     check_per_page,
 )
-from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
@@ -32,7 +31,8 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.hooks.config import check_url, fetch_connection
+from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
+from airflow_provider_zoho_invoice.hooks.config import check_url
 from airflow_provider_zoho_invoice.hooks.oauth_config import (
     CONN_TYPE,
     ZohoInvoiceOAuthConfig,
@@ -68,7 +68,6 @@ from airflow_provider_zoho_invoice.v3 import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.compat import Connection
     from airflow_provider_zoho_invoice.shared_store import SharedQuota, SharedStore
 
 TEST_TIMEOUT = 10.0
@@ -108,71 +107,35 @@ class _RecentIds:
         return True
 
 
-class ZohoInvoiceOAuthHook(BaseHook):
+class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     """Talk to Zoho Invoice API v3 with the credentials of a ``zoho_invoice_oauth`` connection.
 
     Nothing is looked up or sent until the first call, because hooks are built at
     DAG-parse time. Access tokens are shared with every task on the machine through
     the connection's ``token_cache`` so that Zoho's limit on new tokens is never hit.
 
-    :param zoho_invoice_conn_id: the Airflow connection to use.
-    :param timeout: per-request read timeout in seconds (overrides the connection's ``timeout``).
-    :param max_retries: retries of transient failures (overrides ``max_retries``).
-    :param requests_per_minute: client-side rate limit, 0 for none (overrides ``requests_per_minute``).
-    :param backoff: first retry wait in seconds; later waits double (overrides ``backoff``).
-    :param connection: an already fetched connection (the triggerer fetches it asynchronously).
+    Arguments: see :class:`~airflow_provider_zoho_invoice.hooks.base.ZohoInvoiceBaseHook`.
     """
 
-    conn_name_attr = "zoho_invoice_conn_id"
-    default_conn_name = "zoho_invoice_default"
     conn_type = CONN_TYPE
     hook_name = "Zoho Invoice (OAuth 2.0)"
 
     def __init__(
-        self,
-        zoho_invoice_conn_id: str = default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        requests_per_minute: int | None = None,
-        backoff: float | None = None,
-        connection: Connection | None = None,
+        self, zoho_invoice_conn_id: str = ZohoInvoiceBaseHook.default_conn_name, **kwargs: Any
     ) -> None:
-        super().__init__()
-        self.zoho_invoice_conn_id = zoho_invoice_conn_id
-        self._overrides: dict[str, Any] = {
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "requests_per_minute": requests_per_minute,
-            "backoff": backoff,
-        }
-        self._connection = connection
+        super().__init__(zoho_invoice_conn_id, **kwargs)
         self._request_options: dict[str, Any] = {}
         self._checked_domains: dict[str, str] = {}
         self._quota_lock = threading.Lock()
         self.quota: dict[str, int] = {}
         """The last ``X-Rate-Limit-*`` values seen: ``limit``, ``remaining``, ``reset`` (seconds)."""
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The form's extra fields for Airflow 3.1; Airflow 3.2+ reads ``conn-fields`` instead."""
-        from airflow_provider_zoho_invoice._form import form_widgets
-
-        return form_widgets(CONN_TYPE)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden and relabelled standard fields for Airflow 3.1; 3.2+ reads ``ui-field-behaviour``."""
-        from airflow_provider_zoho_invoice._form import field_behaviour
-
-        return field_behaviour(CONN_TYPE)
-
     # -- connection ---------------------------------------------------------------------------
 
     @cached_property
     def config(self) -> ZohoInvoiceOAuthConfig:
         """The connection, read once and checked; its secrets are registered with Airflow's masker."""
-        connection = self._connection or fetch_connection(self.get_connection, self.zoho_invoice_conn_id)
+        connection = self._fetch_connection()
         config = oauth_config_from_connection(
             conn_id=self.zoho_invoice_conn_id,
             login=connection.login,
@@ -863,10 +826,6 @@ class ZohoInvoiceOAuthHook(BaseHook):
             return False, f"{type(exc).__name__}: {redact(str(exc), secrets)}"
         finally:
             self._request_options = {}
-
-    def close(self) -> None:
-        if "transport" in self.__dict__:
-            self.transport.close()
 
 
 def _check_params(params: Any) -> dict[str, Any]:
