@@ -145,27 +145,31 @@ def concurrent(pages: int, latency: float, workers: int, repeats: int) -> list[R
     return [base, *rows.values(), ratio, floor]
 
 
+def peak_rss(
+    rows: dict[int, Row], ratio: Row, env: dict[str, str], probe_args: list[str], repeats: int
+) -> list[Row]:
+    """Each size in a fresh process (memory_probe.py); the ratio is largest / smallest peak RSS."""
+    small, large = min(rows), max(rows)
+    for _ in range(repeats):
+        for n, row in rows.items():
+            result = subprocess.run(
+                [sys.executable, str(HERE / "memory_probe.py"), str(n), *probe_args],
+                env=env, capture_output=True, text=True, check=True, timeout=3600,
+            )  # fmt: skip
+            probe = json.loads(result.stdout.strip().splitlines()[-1])
+            if probe["count"] != n or probe["lines"] != n:
+                raise AssertionError(f"the operator wrote {probe}, expected {n} rows and lines")
+            row.values.append(probe["peak_rss_mb"])
+        ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
+    return [*rows.values(), ratio]
+
+
 def memory(small: int, large: int, repeats: int) -> list[Row]:
     rows = {n: Row("3 memory", f"peak RSS streaming {n:,} items to JSON Lines", "MB") for n in (small, large)}
     ratio = Row("3 memory", f"peak RSS {large:,} / {small:,} (target <= 1.2, and < 250 MB)", "x")
     with emulator(large) as url:
         env = {**os.environ, "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT": connection_env(url, requests_per_minute=0)}
-        for _ in range(repeats):
-            for n, row in rows.items():
-                result = subprocess.run(
-                    [sys.executable, str(HERE / "memory_probe.py"), str(n)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    timeout=3600,
-                )
-                probe = json.loads(result.stdout.strip().splitlines()[-1])
-                if probe["count"] != n or probe["lines"] != n:
-                    raise AssertionError(f"the operator wrote {probe}, expected {n} items and lines")
-                row.values.append(probe["peak_rss_mb"])
-            ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
-    return [*rows.values(), ratio]
+        return peak_rss(rows, ratio, env, [], repeats)
 
 
 IMPORT_PROBE = """
@@ -383,22 +387,7 @@ def v3_memory(small: int, large: int, repeats: int) -> list[Row]:
             "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT": v3_connection_env(url, requests_per_minute=0),
             "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": tokens,
         }
-        for _ in range(repeats):
-            for n, row in rows.items():
-                result = subprocess.run(
-                    [sys.executable, str(HERE / "memory_probe.py"), str(n), "invoices"],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    timeout=3600,
-                )
-                probe = json.loads(result.stdout.strip().splitlines()[-1])
-                if probe["count"] != n or probe["lines"] != n:
-                    raise AssertionError(f"the operator wrote {probe}, expected {n} records and lines")
-                row.values.append(probe["peak_rss_mb"])
-            ratio.values.append(rows[large].values[-1] / rows[small].values[-1])
-    return [*rows.values(), ratio]
+        return peak_rss(rows, ratio, env, ["invoices"], repeats)
 
 
 def v3_interval_baseline(url: str, token: str, since: str) -> tuple[int, int]:
@@ -473,27 +462,10 @@ def v3_interval(records: int, repeats: int) -> list[Row]:
         memory_ratio = Row(scenario, f"peak RSS {records:,} / {small:,} (target <= 1.2)", "x")
         with tempfile.TemporaryDirectory() as tokens:
             env = {**os.environ, "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": tokens}
-            for _ in range(max(1, repeats // 2)):
-                for n, row in memory_rows.items():
-                    result = subprocess.run(
-                        [sys.executable, str(HERE / "memory_probe.py"), str(n), "invoices", since, before],
-                        env=env, capture_output=True, text=True, check=True, timeout=3600,
-                    )  # fmt: skip
-                    probe = json.loads(result.stdout.strip().splitlines()[-1])
-                    if probe["count"] != n or probe["lines"] != n:
-                        raise AssertionError(f"the operator wrote {probe}, expected {n} records and lines")
-                    row.values.append(probe["peak_rss_mb"])
-                memory_ratio.values.append(memory_rows[records].values[-1] / memory_rows[small].values[-1])
-    return [
-        base_cpu,
-        hook_cpu,
-        ratio,
-        base_requests,
-        hook_requests,
-        extra,
-        *memory_rows.values(),
-        memory_ratio,
-    ]
+            interval_memory = peak_rss(
+                memory_rows, memory_ratio, env, ["invoices", since, before], max(1, repeats // 2)
+            )
+    return [base_cpu, hook_cpu, ratio, base_requests, hook_requests, extra, *interval_memory]
 
 
 @contextlib.contextmanager
