@@ -48,7 +48,8 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
         from airflow_provider_zoho_invoice.hooks import hook_for
 
         connection = await aget_connection(self.zoho_invoice_conn_id)
-        return hook_for(self.zoho_invoice_conn_id, connection=connection)
+        # Building the hook imports requests and the protocol modules the first time: off the loop.
+        return await asyncio.to_thread(hook_for, self.zoho_invoice_conn_id, connection=connection)
 
     def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
         """Blocking check, run in a thread; a dict means done and becomes the event's ``result``."""
