@@ -159,7 +159,6 @@ class TokenManager:
         self._refresh = refresh
         self._current: AccessToken | None = None
         self._lock = threading.Lock()
-        self.refreshes = 0
 
     def get(self) -> AccessToken:
         current = self._current
@@ -188,7 +187,6 @@ class TokenManager:
                 stored = self.store.read()  # another process may have refreshed while we waited
                 if stored is None or not self._acceptable(stored, stale):
                     stored = self._refresh()
-                    self.refreshes += 1
                     self.store.write(stored)
                 self._current = stored
                 return stored

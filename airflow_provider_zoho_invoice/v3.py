@@ -45,9 +45,7 @@ CODE_PER_MINUTE_LIMIT = 44
 CODE_DAILY_QUOTA = 45
 CODE_NOT_AUTHORIZED = 57  # expired or revoked access token (or a scope the token lacks)
 CODE_NOT_FOUND = 1002
-CODE_IN_FLIGHT_LIMIT = 1070
 CODE_UNKNOWN_ORGANIZATION = 6041
-THROTTLE_CODES = frozenset({CODE_PER_MINUTE_LIMIT, CODE_IN_FLIGHT_LIMIT})
 UNAUTHORIZED_CODES = frozenset({CODE_NO_AUTHENTICATION, CODE_NOT_AUTHORIZED})
 
 
@@ -71,26 +69,22 @@ class Resource:
     list_key: str
     record_key: str
     id_field: str
-    scope: str
     interval_strategy: str = KEYSET
 
 
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        Resource("items", "/items", "items", "item", "item_id", "ZohoInvoice.settings.READ", SCAN),
-        Resource("contacts", "/contacts", "contacts", "contact", "contact_id", "ZohoInvoice.contacts.READ"),
-        Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id", "ZohoInvoice.invoices.READ"),
-        Resource(
-            "estimates", "/estimates", "estimates", "estimate", "estimate_id", "ZohoInvoice.estimates.READ"
-        ),
+        Resource("items", "/items", "items", "item", "item_id", SCAN),
+        Resource("contacts", "/contacts", "contacts", "contact", "contact_id"),
+        Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id"),
+        Resource("estimates", "/estimates", "estimates", "estimate", "estimate_id"),
         Resource(
             "customerpayments",
             "/customerpayments",
             "customerpayments",
             "payment",
             "payment_id",
-            "ZohoInvoice.customerpayments.READ",
         ),
         Resource(
             "creditnotes",
@@ -98,7 +92,6 @@ RESOURCES: dict[str, Resource] = {
             "creditnotes",
             "creditnote",
             "creditnote_id",
-            "ZohoInvoice.creditnotes.READ",
         ),
         Resource(
             "expenses",
@@ -106,7 +99,6 @@ RESOURCES: dict[str, Resource] = {
             "expenses",
             "expense",
             "expense_id",
-            "ZohoInvoice.expenses.READ",
             SCAN,
         ),
         Resource(
@@ -115,12 +107,11 @@ RESOURCES: dict[str, Resource] = {
             "recurring_invoices",
             "recurring_invoice",
             "recurring_invoice_id",
-            "ZohoInvoice.invoices.READ",
             SCAN,
         ),
-        Resource("projects", "/projects", "projects", "project", "project_id", "ZohoInvoice.projects.READ"),
-        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", "ZohoInvoice.settings.READ", SCAN),
-        Resource("users", "/users", "users", "user", "user_id", "ZohoInvoice.settings.READ", SNAPSHOT_ONLY),
+        Resource("projects", "/projects", "projects", "project", "project_id"),
+        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", SCAN),
+        Resource("users", "/users", "users", "user", "user_id", SNAPSHOT_ONLY),
     )
 }
 

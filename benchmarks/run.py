@@ -115,15 +115,27 @@ def throughput(items: int, repeats: int) -> list[Row]:
     limit = {} if items <= 100 * 200 else {"requests_per_minute": 0}
     with emulator(items) as url:
         os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = connection_env(url, **limit)
-        measure(lambda: baseline_listing(url), items)  # warm both paths and the emulator's page cache
-        measure(hook_listing, items)
-        for repeat in range(repeats):
-            runs = [("baseline", lambda: baseline_listing(url)), ("hook", hook_listing)]
-            for name, action in runs if repeat % 2 == 0 else runs[::-1]:
-                cpu, _ = measure(action, items)
-                (base_cpu if name == "baseline" else hook_cpu).values.append(cpu)
-            ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
+        alternate_cpu(lambda: baseline_listing(url), hook_listing, items, repeats, base_cpu, hook_cpu, ratio)
     return [base_cpu, hook_cpu, ratio]
+
+
+def alternate_cpu(
+    baseline: Callable[[], int],
+    hook: Callable[[], int],
+    expected: int,
+    repeats: int,
+    base_cpu: Row,
+    hook_cpu: Row,
+    ratio: Row,
+) -> None:
+    """Warm both, then measure them in alternating order, so that neither always runs second."""
+    measure(baseline, expected)
+    measure(hook, expected)
+    for repeat in range(repeats):
+        runs = [(base_cpu, baseline), (hook_cpu, hook)]
+        for row, action in runs if repeat % 2 == 0 else runs[::-1]:
+            row.values.append(measure(action, expected)[0])
+        ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
 
 
 def concurrent(pages: int, latency: float, workers: int, repeats: int) -> list[Row]:
@@ -344,14 +356,8 @@ def v3_throughput(records: int, repeats: int) -> list[Row]:
     with v3_emulator(records) as url:
         os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, **limit)
         token = v3_access_token(url)
-        measure(lambda: v3_baseline_listing(url, token), records)  # warm both paths
-        measure(v3_hook_listing, records)
-        for repeat in range(repeats):
-            runs = [("baseline", lambda: v3_baseline_listing(url, token)), ("hook", v3_hook_listing)]
-            for name, action in runs if repeat % 2 == 0 else runs[::-1]:
-                cpu, _ = measure(action, records)
-                (base_cpu if name == "baseline" else hook_cpu).values.append(cpu)
-            ratio.values.append(hook_cpu.values[-1] / base_cpu.values[-1])
+        baseline = lambda: v3_baseline_listing(url, token)  # noqa: E731 - a measured action
+        alternate_cpu(baseline, v3_hook_listing, records, repeats, base_cpu, hook_cpu, ratio)
     return [base_cpu, hook_cpu, ratio]
 
 
