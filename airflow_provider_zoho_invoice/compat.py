@@ -59,7 +59,16 @@ __all__ = [
     "aget_connection",
     "conf",
     "mask_secret",
+    "mask_secrets",
 ]
+
+
+def mask_secrets(*values: str | None) -> None:
+    """Register run-time secrets with Airflow's masker (it masks only inside a running task)."""
+    masker: Any = __getattr__("mask_secret")
+    for value in values:
+        if value:
+            masker(value)
 
 
 async def aget_connection(conn_id: str) -> Connection:

@@ -1,7 +1,7 @@
 """What both Zoho protocols share: one session, timeouts, retries, a rate limit, a body cap, redaction.
 
 A protocol module says what to send and how to read the answer; this module sends it.
-It knows nothing of Airflow beyond the logger it is handed.
+It imports nothing of Airflow: the hooks hand it a logger and register secrets with Airflow's masker.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
 from airflow_provider_zoho_invoice import __version__
-from airflow_provider_zoho_invoice._redact import redact, snippet
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceConnectionError,
     ZohoInvoiceResponseError,
     ZohoInvoiceTLSError,
 )
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
+from airflow_provider_zoho_invoice.redaction import redact, snippet
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest response body accepted; a full page of 200 records is well under 1 MB."""
@@ -323,12 +323,3 @@ def _read_capped(response: requests.Response, path: str) -> bytes:
                 status_code=response.status_code,
             )
     return bytes(body)
-
-
-def mask_secrets(*values: str | None) -> None:
-    """Register run-time secrets with Airflow's masker (it masks only inside a running task)."""
-    from airflow_provider_zoho_invoice.compat import mask_secret
-
-    for value in values:
-        if value:
-            mask_secret(value)

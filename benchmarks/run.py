@@ -253,7 +253,7 @@ def xml_parsing(pages: int, repeats: int) -> list[Row]:
 
     from airflow_provider_zoho_invoice.emulator import Catalogue
     from airflow_provider_zoho_invoice.emulator.server import items_page_xml
-    from airflow_provider_zoho_invoice.parsing import parse_items_page
+    from airflow_provider_zoho_invoice.legacy.answers import parse_items_page
 
     catalogue = Catalogue(pages * 200, seed=1)
     bodies = [

@@ -13,7 +13,7 @@ import requests
 
 from airflow_provider_zoho_invoice.emulator import Catalogue, EmulatedItem, generate_item
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError
-from airflow_provider_zoho_invoice.parsing import parse_root
+from airflow_provider_zoho_invoice.legacy.answers import parse_root
 from tests.conftest import APIKEY, AUTHTOKEN, SEED_FILE
 
 needs_seed = pytest.mark.skipif(
@@ -158,7 +158,7 @@ def test_connection_json_points_the_hook_at_the_emulator(emulator, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT", emulator.connection_json(max_retries=0))
     hook = ZohoInvoiceHook()
     assert hook.validate_token()
-    assert (hook.config.base_url, hook.config.accounts_url, hook.config.max_retries) == (
+    assert (hook.config.base_url, hook.config.accounts_url, hook.config.transport.max_retries) == (
         emulator.url,
         emulator.url,
         0,

@@ -61,7 +61,8 @@ def test_v3_hourly_extraction_lands_each_interval_exactly(
     from datetime import timedelta
 
     from airflow_provider_zoho_invoice.emulator.records import EPOCH
-    from airflow_provider_zoho_invoice.v3 import RESOURCES, encode, parse_zoho_time
+    from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
+    from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
     emulator = make_emulator(records=3000, seed=4)
     use_oauth_emulator(emulator)
@@ -91,7 +92,7 @@ def test_v3_hourly_extraction_lands_each_interval_exactly(
 
 
 def test_v3_snapshot_lists_everything(run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch):
-    from airflow_provider_zoho_invoice.v3 import encode
+    from airflow_provider_zoho_invoice.v3.answers import encode
 
     emulator = make_emulator(records=250, seed=4)
     use_oauth_emulator(emulator)

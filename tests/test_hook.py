@@ -17,7 +17,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceResponseError,
 )
 from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-from airflow_provider_zoho_invoice.models import ZohoInvoiceItem
+from airflow_provider_zoho_invoice.legacy.answers import ZohoInvoiceItem
 from tests.conftest import APIKEY, AUTHTOKEN
 
 
@@ -303,9 +303,9 @@ class TestConnectionConfig:
         assert config.base_url == "https://invoice.zoho.com"
         assert config.accounts_url == "https://accounts.zoho.com"
         assert config.scope == "invoiceapi"
-        assert (config.connect_timeout, config.read_timeout) == (10.0, 30.0)
-        assert (config.max_retries, config.requests_per_minute) == (5, 100)
-        assert config.verify is True
+        assert (config.transport.connect_timeout, config.transport.read_timeout) == (10.0, 30.0)
+        assert (config.transport.max_retries, config.transport.requests_per_minute) == (5, 100)
+        assert config.transport.verify is True
 
     def test_prefixed_extras_from_older_forms_are_read(self, monkeypatch):
         config = self.hook_for(
@@ -318,7 +318,7 @@ class TestConnectionConfig:
             },
         ).config
         assert config.apikey == "key"
-        assert config.read_timeout == 12.5
+        assert config.transport.read_timeout == 12.5
         assert config.base_url == "https://invoice.example.com"
 
     def test_repr_hides_credentials(self, monkeypatch):
@@ -383,7 +383,11 @@ class TestConnectionConfig:
             json.dumps({"conn_type": "zoho_invoice", "extra": {"timeout": 5, "max_retries": 9}}),
         )
         config = ZohoInvoiceHook("cfg", timeout=2, max_retries=0, requests_per_minute=0).config
-        assert (config.read_timeout, config.max_retries, config.requests_per_minute) == (2.0, 0, 0)
+        assert (
+            config.transport.read_timeout,
+            config.transport.max_retries,
+            config.transport.requests_per_minute,
+        ) == (2.0, 0, 0)
 
 
 def test_proxy_environment_is_honoured(make_emulator, monkeypatch):

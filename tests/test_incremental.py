@@ -11,7 +11,8 @@ import pytest
 from airflow_provider_zoho_invoice.emulator.records import EPOCH
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
-from airflow_provider_zoho_invoice.v3 import RESOURCES, encode, parse_zoho_time
+from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 from tests.conftest import dag_source, task_states, xcom_value
 
 T0 = EPOCH + timedelta(hours=10)

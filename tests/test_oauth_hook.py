@@ -20,9 +20,10 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceConfigError,
     ZohoInvoiceQuotaError,
 )
-from airflow_provider_zoho_invoice.hooks.oauth_config import oauth_config_from_connection
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
-from airflow_provider_zoho_invoice.v3 import RESOURCES, encode
+from airflow_provider_zoho_invoice.v3.answers import encode
+from airflow_provider_zoho_invoice.v3.config import oauth_config_from_connection
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 
 def raw_records(emulator, resource: str) -> list[bytes]:
@@ -281,7 +282,7 @@ def test_api_domain_comes_from_the_token_answer_unless_pinned(make_emulator, use
     ],
 )
 def test_data_centre_hosts(data_center, accounts, api):
-    from airflow_provider_zoho_invoice.tokens import AccessToken
+    from airflow_provider_zoho_invoice.v3.tokens import AccessToken
 
     config = oauth_config_from_connection(
         conn_id="c", login="id", password="s", host=None, port=None,

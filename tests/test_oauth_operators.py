@@ -17,7 +17,7 @@ from airflow_provider_zoho_invoice.triggers.zoho_invoice import (
     ZohoInvoiceItemTrigger,
     ZohoInvoiceTokenTrigger,
 )
-from airflow_provider_zoho_invoice.v3 import encode
+from airflow_provider_zoho_invoice.v3.answers import encode
 from tests.conftest import dag_source, task_states, xcom_value
 
 

@@ -8,7 +8,8 @@ import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from airflow_provider_zoho_invoice import __version__, get_provider_info
+from airflow_provider_zoho_invoice import __version__
+from airflow_provider_zoho_invoice.get_provider_info import get_provider_info
 
 
 def test_entry_point_points_at_get_provider_info():

@@ -21,8 +21,8 @@ import pytest
 
 from airflow_provider_zoho_invoice.emulator import FaultPlan
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError, ZohoInvoiceQuotaError
-from airflow_provider_zoho_invoice.hooks.oauth_config import oauth_config_from_connection
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+from airflow_provider_zoho_invoice.v3.config import oauth_config_from_connection
 from tests.reliability.test_ratelimit import max_in_any_window
 
 REDIS_PASSWORD = "LEAKTEST-redis-password-4d4d"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from airflow_provider_zoho_invoice.protocol import ITEMS_PATH
+from airflow_provider_zoho_invoice.legacy.constants import ITEMS_PATH
 
 ID_BASE = 4_000_000_002_000
 ID_STEP = 3

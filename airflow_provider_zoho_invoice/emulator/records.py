@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_zoho_invoice.v3 import RESOURCES
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 ORG_OFFSET = timezone(timedelta(hours=-4))
 EPOCH = datetime(2026, 6, 1, 9, 0, 0, tzinfo=ORG_OFFSET)

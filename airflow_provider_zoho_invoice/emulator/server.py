@@ -36,7 +36,7 @@ from airflow_provider_zoho_invoice.emulator.v3 import (
     OAuthState,
     V3Service,
 )
-from airflow_provider_zoho_invoice.protocol import (
+from airflow_provider_zoho_invoice.legacy.constants import (
     AUTHTOKEN_PATH,
     CODE_INVALID_APIKEY,
     CODE_INVALID_SCOPE,
@@ -47,7 +47,7 @@ from airflow_provider_zoho_invoice.protocol import (
     DEFAULT_SCOPE,
     MAX_PER_PAGE,
 )
-from airflow_provider_zoho_invoice.v3 import RESOURCES as RESOURCES_BY_NAME
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES as RESOURCES_BY_NAME
 
 DEFAULT_AUTHTOKEN = "emulator-authtoken"
 DEFAULT_APIKEY = "emulator-apikey"

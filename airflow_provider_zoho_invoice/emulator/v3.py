@@ -23,7 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airflow_provider_zoho_invoice.emulator.records import ORG_OFFSET, RecordSet
-from airflow_provider_zoho_invoice.v3 import (
+from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
+from airflow_provider_zoho_invoice.v3.constants import (
     API_ROOT,
     CODE_DAILY_QUOTA,
     CODE_INVALID_VALUE,
@@ -34,12 +35,10 @@ from airflow_provider_zoho_invoice.v3 import (
     CODE_UNKNOWN_ORGANIZATION,
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
-    RESOURCES,
     REVOKE_PATH,
     TOKEN_PATH,
-    encode,
-    parse_zoho_time,
 )
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 DEFAULT_CLIENT_ID = "1000.EMULATORCLIENTID"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"  # noqa: S105 - the emulator's demo client

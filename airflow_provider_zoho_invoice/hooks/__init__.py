@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Connection
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
-
-    AnyZohoInvoiceHook = ZohoInvoiceHook | ZohoInvoiceOAuthHook
+    from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 
 LEGACY_CONN_TYPE = "zoho_invoice"
 OAUTH_CONN_TYPE = "zoho_invoice_oauth"
 
 
-def hook_for(conn_id: str, *, connection: Connection | None = None) -> AnyZohoInvoiceHook:
+def hook_for(conn_id: str, *, connection: Connection | None = None) -> ZohoInvoiceBaseHook:
     """The hook that speaks the connection's protocol, built when a task runs (never at parse time).
 
     Imports happen here, so operator and sensor modules never import requests at parse time.
     """
     if connection is None:
         from airflow_provider_zoho_invoice.compat import BaseHook
-        from airflow_provider_zoho_invoice.hooks.config import fetch_connection
+        from airflow_provider_zoho_invoice.connection import fetch_connection
 
         connection = fetch_connection(BaseHook.get_connection, conn_id)
     conn_type = (connection.conn_type or LEGACY_CONN_TYPE).replace("-", "_")
@@ -41,17 +38,3 @@ def hook_for(conn_id: str, *, connection: Connection | None = None) -> AnyZohoIn
         f"'{OAUTH_CONN_TYPE}' (Zoho Invoice API v3, every current account) or '{LEGACY_CONN_TYPE}' "
         "(the legacy authtoken API)"
     )
-
-
-def as_row(value: Any) -> dict[str, Any]:
-    """A JSON-safe dict for XCom: legacy items via ``to_dict()``; v3 records with amounts as decimal text.
-
-    Airflow's own XCom encoding would pass ``Decimal`` through ``float``; text keeps every digit.
-    """
-    to_dict = getattr(value, "to_dict", None)
-    if to_dict is not None:
-        row: dict[str, Any] = to_dict()
-        return row
-    import msgspec
-
-    return msgspec.json.decode(msgspec.json.encode(value))  # type: ignore[no-any-return]

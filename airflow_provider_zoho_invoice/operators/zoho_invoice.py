@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_zoho_invoice._validation import (
+from airflow_provider_zoho_invoice.arguments import (
     check_bound,
     check_concurrency,
     check_interval,
@@ -28,14 +28,14 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceConfigError,
     ZohoInvoiceQuotaError,
 )
-from airflow_provider_zoho_invoice.hooks import OAUTH_CONN_TYPE, as_row, hook_for
+from airflow_provider_zoho_invoice.hooks import hook_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
     from airflow_provider_zoho_invoice.compat import Context
-    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 
 MAX_XCOM_ITEMS = 1000
 """Most items returned through XCom; larger listings belong in ``output_path``."""
@@ -87,14 +87,25 @@ class _ZohoInvoiceListOperator(BaseOperator):
         self.concurrency = check_concurrency(concurrency)
 
     @cached_property
-    def hook(self) -> AnyZohoInvoiceHook:
+    def hook(self) -> ZohoInvoiceBaseHook:
         return hook_for(self.zoho_invoice_conn_id)
 
-    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
-        raise NotImplementedError
+    def _resource(self) -> str:
+        return "items"
 
-    def _csv_fields(self) -> tuple[str, ...] | None:
-        return None
+    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
+        """Records as Zoho sent them for a file; JSON-safe for XCom."""
+        return self.hook.rows(
+            self._resource(),
+            per_page=per_page,
+            max_rows=limit,
+            concurrency=self.concurrency,
+            json_safe=not self.output_path,
+            **self._query(),
+        )
+
+    def _query(self) -> dict[str, Any]:
+        return {}
 
     def _emit(self, context: Context, max_rows: int | None) -> Any:
         per_page = check_per_page(self.per_page, rendered=True)
@@ -107,7 +118,7 @@ class _ZohoInvoiceListOperator(BaseOperator):
                     self._rows(per_page, max_rows),
                     self.output_path,
                     output_format,
-                    csv_fields=self._csv_fields(),
+                    csv_fields=self.hook.csv_fields(self._resource()),
                 )
                 self.log.info("Wrote %d Zoho Invoice %s to %s", result["count"], self._noun, result["path"])
                 self._attach_asset_extra(context, result)
@@ -174,19 +185,6 @@ class ZohoInvoiceListItemsOperator(_ZohoInvoiceListOperator):
     def __init__(self, *, max_items: int | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_items = check_max_items(max_items)
-
-    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
-        items = self.hook.list_items(per_page=per_page, max_items=limit, concurrency=self.concurrency)
-        return (as_row(item) for item in items)
-
-    def _csv_fields(self) -> tuple[str, ...] | None:
-        from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
-
-        if isinstance(self.hook, ZohoInvoiceHook):
-            from airflow_provider_zoho_invoice.models import ITEM_FIELDS
-
-            return ITEM_FIELDS  # legacy rows have one fixed shape, so even an empty file has its header
-        return None
 
     def execute(self, context: Context) -> Any:
         return self._emit(context, check_max_items(self.max_items, rendered=True))
@@ -256,24 +254,11 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
     def _noun(self) -> str:  # type: ignore[override]
         return str(self.resource)
 
-    def _rows(self, per_page: int, limit: int | None) -> Iterable[dict[str, Any]]:
-        hook = self.hook
-        if getattr(hook, "conn_type", None) != OAUTH_CONN_TYPE:
-            raise ZohoInvoiceConfigError(
-                f"{type(self).__name__} needs a '{OAUTH_CONN_TYPE}' connection (Zoho Invoice API v3); "
-                f"'{self.zoho_invoice_conn_id}' is a legacy 'zoho_invoice' connection, whose API lists only "
-                "items: use ZohoInvoiceListItemsOperator with it"
-            )
-        records = hook.list_records(  # type: ignore[union-attr]
-            check_resource(self.resource, rendered=True),
-            params=self.query_params,
-            per_page=per_page,
-            max_records=limit,
-            concurrency=self.concurrency,
-            modified_since=self._since,
-            modified_before=self._before,
-        )
-        return records if self.output_path else (as_row(record) for record in records)
+    def _resource(self) -> str:
+        return str(check_resource(self.resource, rendered=True))
+
+    def _query(self) -> dict[str, Any]:
+        return {"params": self.query_params, "modified_since": self._since, "modified_before": self._before}
 
     def execute(self, context: Context) -> Any:
         try:
@@ -307,11 +292,7 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
         from airflow.providers.common.compat.openlineage.facet import Dataset
         from airflow.providers.openlineage.extractors import OperatorLineage
 
-        hook = self.hook
-        organization = getattr(hook, "organization_id", None) if "organization_id" in hook.__dict__ else None
-        source = Dataset(
-            namespace=f"zoho-invoice://{organization or 'organization'}", name=str(self.resource)
-        )
+        source = Dataset(namespace=self.hook.lineage_namespace(), name=str(self.resource))
         outputs = []
         if self._lineage_output:
             namespace, name = _lineage_location(self._lineage_output)
@@ -347,7 +328,7 @@ class ZohoInvoiceValidateTokenOperator(BaseOperator):
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
 
     @cached_property
-    def hook(self) -> AnyZohoInvoiceHook:
+    def hook(self) -> ZohoInvoiceBaseHook:
         return hook_for(self.zoho_invoice_conn_id)
 
     def execute(self, context: Context) -> bool:

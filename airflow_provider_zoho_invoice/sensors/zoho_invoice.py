@@ -13,13 +13,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseSensorOperator
+from airflow_provider_zoho_invoice.conditions import UNFIXABLE_BY_WAITING, credentials_accepted, item_exists
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
-from airflow_provider_zoho_invoice.hooks import as_row, hook_for
-from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, check_credentials
+from airflow_provider_zoho_invoice.hooks import hook_for
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Context
-    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
     from airflow_provider_zoho_invoice.triggers.zoho_invoice import _ZohoInvoicePollTrigger
 
 
@@ -51,7 +51,7 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
         """What the last poke saw, named in a timeout's message."""
 
     @cached_property
-    def hook(self) -> AnyZohoInvoiceHook:
+    def hook(self) -> ZohoInvoiceBaseHook:
         return hook_for(self.zoho_invoice_conn_id)
 
     def _check(self) -> Any:
@@ -126,7 +126,7 @@ class ZohoInvoiceTokenSensor(_ZohoInvoiceSensor):
         super().__init__(**kwargs)
 
     def _check(self) -> bool:
-        accepted, self.last_answer = check_credentials(self.hook, self.log)
+        accepted, self.last_answer = credentials_accepted(self.hook, self.log)
         return accepted
 
     def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
@@ -164,12 +164,8 @@ class ZohoInvoiceItemSensor(_ZohoInvoiceSensor):
         return PokeReturnValue(is_done=True, xcom_value=result)
 
     def _check(self) -> dict[str, Any] | None:
-        item = self.hook.find_item(item_id=self.item_id, name=self.name)
-        if item is None:
-            self.last_answer = f"no Zoho Invoice item {self.item_id or repr(self.name)} yet"
-            self.log.info("%s", self.last_answer.capitalize())
-            return None
-        return as_row(item)
+        row, self.last_answer = item_exists(self.hook, self.log, item_id=self.item_id, name=self.name)
+        return row
 
     def _trigger(self, end_time: float) -> _ZohoInvoicePollTrigger:
         from airflow_provider_zoho_invoice.triggers.zoho_invoice import ZohoInvoiceItemTrigger

@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import BaseTrigger, TriggerEvent
+from airflow_provider_zoho_invoice.conditions import UNFIXABLE_BY_WAITING, credentials_accepted, item_exists
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
-from airflow_provider_zoho_invoice.hooks import as_row
-from airflow_provider_zoho_invoice.waiting import UNFIXABLE_BY_WAITING, check_credentials
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 
 _MODULE = __name__
 
@@ -43,7 +42,7 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return f"{_MODULE}.{type(self).__name__}", self._kwargs()
 
-    async def _hook(self) -> AnyZohoInvoiceHook:
+    async def _hook(self) -> ZohoInvoiceBaseHook:
         from airflow_provider_zoho_invoice.compat import aget_connection
         from airflow_provider_zoho_invoice.hooks import hook_for
 
@@ -51,7 +50,7 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
         # Building the hook imports requests and the protocol modules the first time: off the loop.
         return await asyncio.to_thread(hook_for, self.zoho_invoice_conn_id, connection=connection)
 
-    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
+    def check(self, hook: ZohoInvoiceBaseHook) -> dict[str, Any] | None:
         """Blocking check, run in a thread; a dict means done and becomes the event's ``result``."""
         raise NotImplementedError
 
@@ -92,10 +91,10 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
 
 
 class ZohoInvoiceTokenTrigger(_ZohoInvoicePollTrigger):
-    """Fire once Zoho accepts the connection's authtoken and API key."""
+    """Fire once Zoho accepts the connection's credentials (either connection type)."""
 
-    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
-        accepted, self.last_answer = check_credentials(hook, self.log)
+    def check(self, hook: ZohoInvoiceBaseHook) -> dict[str, Any] | None:
+        accepted, self.last_answer = credentials_accepted(hook, self.log)
         return {"valid": True} if accepted else None
 
 
@@ -120,10 +119,6 @@ class ZohoInvoiceItemTrigger(_ZohoInvoicePollTrigger):
     def _kwargs(self) -> dict[str, Any]:
         return {**super()._kwargs(), "item_id": self.item_id, "name": self.name}
 
-    def check(self, hook: AnyZohoInvoiceHook) -> dict[str, Any] | None:
-        item = hook.find_item(item_id=self.item_id, name=self.name)
-        if item is None:
-            self.last_answer = f"no Zoho Invoice item {self.item_id or repr(self.name)} yet"
-            self.log.info("%s", self.last_answer.capitalize())
-            return None
-        return as_row(item)
+    def check(self, hook: ZohoInvoiceBaseHook) -> dict[str, Any] | None:
+        row, self.last_answer = item_exists(hook, self.log, item_id=self.item_id, name=self.name)
+        return row

@@ -1,4 +1,8 @@
-"""What waiting can and cannot fix: shared by the sensors (in a worker) and triggers (in the triggerer)."""
+"""What sensors (in a worker) and triggers (in the triggerer) decide, written once for both.
+
+Each check returns what it found and what Zoho answered, in words a timeout message can quote;
+it raises on what waiting cannot fix.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,15 @@ from airflow_provider_zoho_invoice.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.hooks import AnyZohoInvoiceHook
+    from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 
 UNFIXABLE_BY_WAITING = (ZohoInvoiceAPIError, ZohoInvoiceConfigError, ZohoInvoiceTLSError)
 """Errors a sensor fails on at once; other ZohoInvoiceErrors (network, 5xx) are worth another poke."""
 
-
 ACCEPTED = "Zoho Invoice accepted the credentials"
 
 
-def check_credentials(hook: AnyZohoInvoiceHook, log: Any) -> tuple[bool, str]:
+def credentials_accepted(hook: ZohoInvoiceBaseHook, log: Any) -> tuple[bool, str]:
     """``(accepted, what Zoho answered)``; the answer is logged while a rejection may still heal.
 
     A legacy API key starts working some time after Zoho issues it, so its rejection is
@@ -35,3 +38,15 @@ def check_credentials(hook: AnyZohoInvoiceHook, log: Any) -> tuple[bool, str]:
         log.info("Zoho Invoice does not accept the credentials yet: %s", exc)
         return False, str(exc)
     return True, ACCEPTED
+
+
+def item_exists(
+    hook: ZohoInvoiceBaseHook, log: Any, *, item_id: str | None, name: str | None
+) -> tuple[dict[str, Any] | None, str]:
+    """``(the item as a JSON-safe dict or None, what Zoho answered)``."""
+    row = hook.item_row(item_id=item_id, name=name)
+    if row is None:
+        answer = f"no Zoho Invoice item {item_id or repr(name)} yet"
+        log.info("%s", answer.capitalize())
+        return None, answer
+    return row, f"Zoho Invoice item {item_id or repr(name)} exists"

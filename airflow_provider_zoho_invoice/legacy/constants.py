@@ -1,7 +1,8 @@
-"""Facts of the legacy Zoho Invoice protocol shared by the hook and the emulator."""
+"""Facts of the legacy Zoho Invoice protocol (authtoken, API key, XML), shared by hook and emulator."""
 
 from __future__ import annotations
 
+CONN_TYPE = "zoho_invoice"
 ITEMS_PATH = "/api/items/"
 AUTHTOKEN_PATH = "/apiauthtoken/nb/create"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_zoho_invoice.protocol import MAX_PER_PAGE
+from airflow_provider_zoho_invoice.legacy.constants import MAX_PER_PAGE
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 MAX_CONCURRENCY = 16
 OUTPUT_FORMATS = ("jsonl", "csv")
@@ -49,20 +50,7 @@ def check_max_items(value: Any, *, rendered: bool = False, name: str = "max_item
     return number
 
 
-# Mirrors v3.RESOURCES, which imports msgspec; this module is on the DAG-parse path and must not.
-RESOURCE_NAMES = (
-    "items",
-    "contacts",
-    "invoices",
-    "estimates",
-    "customerpayments",
-    "creditnotes",
-    "expenses",
-    "recurringinvoices",
-    "projects",
-    "taxes",
-    "users",
-)
+RESOURCE_NAMES = tuple(RESOURCES)
 
 
 def check_resource(value: Any, *, rendered: bool = False) -> Any:

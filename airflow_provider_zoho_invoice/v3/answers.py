@@ -1,128 +1,33 @@
-"""Zoho Invoice API v3: hosts, resources, error codes and how to read its JSON.
+"""How to read Zoho Invoice API v3 answers: exact-number JSON, timestamps, and the errors codes stand for.
 
-Shared by the OAuth hook and the emulator; knows nothing of Airflow or HTTP sessions.
-Numbers are decoded to ``int`` and ``Decimal`` (never ``float``), so every amount keeps the
-exact text Zoho sent all the way to an output file.
+Knows nothing of Airflow or HTTP sessions. Numbers are decoded to ``int`` and ``Decimal``
+(never ``float``), so every amount keeps the exact text Zoho sent all the way to an output file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from airflow_provider_zoho_invoice._redact import snippet
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
-
-API_ROOT = "/invoice/v3"
-TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a path
-REVOKE_PATH = "/oauth/v2/token/revoke"
-ORGANIZATION_HEADER = "X-com-zoho-invoice-organizationid"
-MAX_PER_PAGE = 200
-DEFAULT_DATA_CENTER = "com"
-
-# data centre -> (accounts server, API domain)
-DATA_CENTERS: dict[str, tuple[str, str]] = {
-    dc: (f"https://accounts.zoho.{dc}", f"https://www.zohoapis.{dc}")
-    for dc in ("com", "eu", "in", "com.au", "jp", "com.cn", "sa")
-}
-DATA_CENTERS["ca"] = ("https://accounts.zohocloud.ca", "https://www.zohoapis.ca")
-
-# Codes of Zoho's JSON answers.
-CODE_SUCCESS = 0
-CODE_INVALID_VALUE = 2
-CODE_NO_AUTHENTICATION = 14  # no or malformed Authorization header
-CODE_PER_MINUTE_LIMIT = 44
-CODE_DAILY_QUOTA = 45
-CODE_NOT_AUTHORIZED = 57  # expired or revoked access token (or a scope the token lacks)
-CODE_NOT_FOUND = 1002
-CODE_UNKNOWN_ORGANIZATION = 6041
-UNAUTHORIZED_CODES = frozenset({CODE_NO_AUTHENTICATION, CODE_NOT_AUTHORIZED})
-
-
-KEYSET = "keyset"
-SCAN = "scan"
-SNAPSHOT_ONLY = "snapshot only"
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A list endpoint: where it lives, how its answers name things, how it is extracted by interval.
-
-    ``interval_strategy``: ``keyset`` where Zoho filters and sorts by ``last_modified_time``
-    (confirmed on live accounts); ``scan`` (every page, filtered and ordered on the client) where
-    Zoho refuses that sort (expenses) or its support is unconfirmed; ``snapshot only`` where
-    records carry no modification time.
-    """
-
-    name: str
-    path: str
-    list_key: str
-    record_key: str
-    id_field: str
-    interval_strategy: str = KEYSET
-
-
-RESOURCES: dict[str, Resource] = {
-    r.name: r
-    for r in (
-        Resource("items", "/items", "items", "item", "item_id", SCAN),
-        Resource("contacts", "/contacts", "contacts", "contact", "contact_id"),
-        Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id"),
-        Resource("estimates", "/estimates", "estimates", "estimate", "estimate_id"),
-        Resource(
-            "customerpayments",
-            "/customerpayments",
-            "customerpayments",
-            "payment",
-            "payment_id",
-        ),
-        Resource(
-            "creditnotes",
-            "/creditnotes",
-            "creditnotes",
-            "creditnote",
-            "creditnote_id",
-        ),
-        Resource(
-            "expenses",
-            "/expenses",
-            "expenses",
-            "expense",
-            "expense_id",
-            SCAN,
-        ),
-        Resource(
-            "recurringinvoices",
-            "/recurringinvoices",
-            "recurring_invoices",
-            "recurring_invoice",
-            "recurring_invoice_id",
-            SCAN,
-        ),
-        Resource("projects", "/projects", "projects", "project", "project_id"),
-        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", SCAN),
-        Resource("users", "/users", "users", "user", "user_id", SNAPSHOT_ONLY),
-    )
-}
-
-
-def resource(name: Any) -> Resource:
-    """The resource called ``name``, or a ValueError that lists the known ones."""
-    found = RESOURCES.get(name) if isinstance(name, str) else None
-    if found is None:
-        raise ValueError(f"unknown Zoho Invoice resource {name!r}; choose one of {', '.join(RESOURCES)}")
-    return found
-
+from airflow_provider_zoho_invoice.redaction import snippet
+from airflow_provider_zoho_invoice.v3.constants import (
+    CODE_DAILY_QUOTA,
+    CODE_NO_AUTHENTICATION,
+    CODE_NOT_AUTHORIZED,
+    CODE_UNKNOWN_ORGANIZATION,
+    TOKEN_PATH,
+    UNAUTHORIZED_CODES,
+)
 
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 """``2026-06-09T09:46:21-0400``: seconds, and an offset without a colon."""
@@ -158,6 +63,11 @@ def decode(body: bytes) -> Any:
 def encode(value: Any) -> bytes:
     """Compact JSON that writes each ``Decimal`` back as the number text it came from."""
     return _encoder.encode(value)
+
+
+def json_safe(value: Any) -> Any:
+    """Amounts as decimal text: Airflow's XCom encoding would pass ``Decimal`` through ``float``."""
+    return msgspec.json.decode(msgspec.json.encode(value))  # msgspec writes Decimal as a string by default
 
 
 def _looks_like_html(body: bytes) -> bool:

@@ -1,4 +1,4 @@
-"""Turn Zoho Invoice response bodies into typed values, or into clear errors.
+"""What the legacy API answers: typed items, and response bodies turned into them or into clear errors.
 
 Item pages go through the C ElementTree parser (they are most of the traffic);
 everything else goes through xmltodict. Both refuse DTDs, so no entity is ever
@@ -11,17 +11,88 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from airflow_provider_zoho_invoice._redact import snippet
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.models import PageContext, ZohoInvoiceItem
-from airflow_provider_zoho_invoice.protocol import AUTH_ERROR_CODES, AUTHTOKEN_CAUSE_REMEDIES
+from airflow_provider_zoho_invoice.legacy.constants import AUTH_ERROR_CODES, AUTHTOKEN_CAUSE_REMEDIES
+from airflow_provider_zoho_invoice.redaction import snippet
+
+ITEM_FIELDS = (
+    "item_id",
+    "name",
+    "description",
+    "rate",
+    "tax1_name",
+    "tax1_percentage",
+    "tax2_name",
+    "tax2_percentage",
+    "uri",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ZohoInvoiceItem:
+    """One catalogue item. Money stays ``Decimal`` so that no rate is rounded through ``float``."""
+
+    item_id: str
+    name: str | None
+    description: str | None
+    rate: Decimal | None
+    tax1_name: str | None
+    tax1_percentage: Decimal | None
+    tax2_name: str | None
+    tax2_percentage: Decimal | None
+    uri: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: every row an operator emits is exactly this (decimals as strings)."""
+        return {
+            "item_id": self.item_id,
+            "name": self.name,
+            "description": self.description,
+            "rate": None if self.rate is None else str(self.rate),
+            "tax1_name": self.tax1_name,
+            "tax1_percentage": None if self.tax1_percentage is None else str(self.tax1_percentage),
+            "tax2_name": self.tax2_name,
+            "tax2_percentage": None if self.tax2_percentage is None else str(self.tax2_percentage),
+            "uri": self.uri,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ZohoInvoiceItem:
+        """Inverse of :meth:`to_dict`, for tasks that read what an operator wrote."""
+
+        def dec(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(value)
+
+        return cls(
+            item_id=str(data["item_id"]),
+            name=data.get("name"),
+            description=data.get("description"),
+            rate=dec(data.get("rate")),
+            tax1_name=data.get("tax1_name"),
+            tax1_percentage=dec(data.get("tax1_percentage")),
+            tax2_name=data.get("tax2_name"),
+            tax2_percentage=dec(data.get("tax2_percentage")),
+            uri=data.get("uri"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    """Where a page sits in a listing, as the server reported it."""
+
+    page: int
+    per_page: int
+    total: int
+    total_pages: int
+
 
 # The seed's own error sample closes tags with <Code> instead of </Code>; read such bodies leniently.
 _LENIENT_STATUS = re.compile(rb"<Response\s+status\s*=\s*[\"']0[\"']")

@@ -3,7 +3,7 @@
 Airflow 3.1 calls ``get_connection_form_widgets`` with stand-ins for wtforms and Flask-AppBuilder,
 so the imports happen inside :func:`form_widgets`, never at module import. Airflow 3.2+ reads the
 provider info's ``conn-fields`` and ignores these methods. Both are built from the same
-declaration in ``__init__``, so the two forms cannot drift apart.
+declaration in ``get_provider_info``, so the two forms cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 
 def _connection_type(conn_type: str) -> dict[str, Any]:
-    from airflow_provider_zoho_invoice import get_provider_info
+    from airflow_provider_zoho_invoice.get_provider_info import get_provider_info
 
     for entry in get_provider_info()["connection-types"]:
         if entry["connection-type"] == conn_type:

@@ -6,17 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_zoho_invoice.connection import check_url, read_extras, transport_settings, whole_number
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
-from airflow_provider_zoho_invoice.hooks.config import (
-    _whole_number,
-    check_url,
-    read_extras,
-    transport_settings,
-)
 from airflow_provider_zoho_invoice.transport import TransportSettings
-from airflow_provider_zoho_invoice.v3 import DATA_CENTERS, DEFAULT_DATA_CENTER
+from airflow_provider_zoho_invoice.v3.constants import CONN_TYPE, DATA_CENTERS, DEFAULT_DATA_CENTER
 
-CONN_TYPE = "zoho_invoice_oauth"
 TOKEN_CACHES = ("file", "none")
 REDIS_SCHEMES = ("redis://", "rediss://")
 
@@ -130,7 +124,7 @@ def oauth_config_from_connection(
             "tokens between tasks on this machine, the default), 'none', or a Redis URL such as "
             "redis://:password@redis-host:6379/2 (share them, and the request budget, across machines)"
         )
-    min_daily_remaining = _whole_number(merged, "min_daily_remaining", conn_id, default=-1)
+    min_daily_remaining = whole_number(merged, "min_daily_remaining", conn_id, default=-1)
     return ZohoInvoiceOAuthConfig(
         client_id=(login or "").strip() or None,
         client_secret=password or None,

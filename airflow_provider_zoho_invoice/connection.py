@@ -1,4 +1,7 @@
-"""Read and check a ``zoho_invoice`` connection once, with errors that name the field, never its value."""
+"""What both connection types share: extras, URLs, transport settings, and fetching the connection.
+
+Errors name the field and how to fix it, never its value.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,12 @@ import ipaddress
 import json
 import math
 import os
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
-from airflow_provider_zoho_invoice.protocol import DEFAULT_ACCOUNTS_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE
 from airflow_provider_zoho_invoice.transport import TransportSettings
 
-CONN_TYPE = "zoho_invoice"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_REQUESTS_PER_MINUTE = 100
@@ -22,54 +22,6 @@ DEFAULT_BACKOFF = 1.0
 MAX_CONNECT_TIMEOUT = 10.0
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-@dataclass(frozen=True)
-class ZohoInvoiceConnectionConfig:
-    """Everything the hook needs from a connection, checked."""
-
-    base_url: str
-    accounts_url: str
-    authtoken: str | None
-    apikey: str | None
-    scope: str
-    connect_timeout: float
-    read_timeout: float
-    max_retries: int
-    requests_per_minute: int
-    backoff: float
-    verify: bool | str
-
-    def __repr__(self) -> str:  # the dataclass default would print the credentials
-        return f"ZohoInvoiceConnectionConfig(base_url={self.base_url!r}, scope={self.scope!r})"
-
-    @property
-    def secrets(self) -> tuple[str | None, ...]:
-        return (self.authtoken, self.apikey)
-
-    @property
-    def transport(self) -> TransportSettings:
-        return TransportSettings(
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            requests_per_minute=self.requests_per_minute,
-            verify=self.verify,
-        )
-
-    def require_credentials(self, conn_id: str) -> tuple[str, str]:
-        if not self.authtoken:
-            raise ZohoInvoiceConfigError(
-                f"Connection '{conn_id}' has no authtoken: put it in the 'Auth Token' field (the "
-                "connection's password); python -m airflow_provider_zoho_invoice authtoken creates one."
-            )
-        if not self.apikey:
-            raise ZohoInvoiceConfigError(
-                f"Connection '{conn_id}' has no API key: put the key Zoho sent you in the 'API Key' "
-                'field (extra \'apikey\', for example extra={"apikey": "..."}).'
-            )
-        return self.authtoken, self.apikey
 
 
 def is_loopback(hostname: str) -> bool:
@@ -134,7 +86,7 @@ def _port(raw: Any, where: str) -> int | None:
     return int(raw)
 
 
-def _number(
+def number(
     extras: dict[str, Any], field: str, conn_id: str, *, default: float, positive: bool = False
 ) -> float:
     """A non-negative (or, with ``positive``, strictly positive) number from the extras."""
@@ -153,7 +105,7 @@ def _number(
     return value
 
 
-def _whole_number(extras: dict[str, Any], field: str, conn_id: str, *, default: int) -> int:
+def whole_number(extras: dict[str, Any], field: str, conn_id: str, *, default: int) -> int:
     raw = extras.get(field)
     if raw is None or raw == "":
         return default
@@ -190,7 +142,7 @@ def _verify(raw: Any, conn_id: str) -> bool | str:
     )
 
 
-def read_extras(raw_extra: Any, conn_id: str, conn_type: str = CONN_TYPE) -> dict[str, Any]:
+def read_extras(raw_extra: Any, conn_id: str, conn_type: str) -> dict[str, Any]:
     """Extras as a dict, accepting both ``apikey`` and the older ``extra__<conn type>__apikey`` form."""
     if raw_extra is None or raw_extra == "":
         return {}
@@ -218,55 +170,18 @@ def read_extras(raw_extra: Any, conn_id: str, conn_type: str = CONN_TYPE) -> dic
 
 def transport_settings(merged: dict[str, Any], conn_id: str) -> TransportSettings:
     """The transport extras both connection types share."""
-    read_timeout = _number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
+    read_timeout = number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
     return TransportSettings(
-        connect_timeout=_number(
+        connect_timeout=number(
             merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
         ),
         read_timeout=read_timeout,
-        max_retries=_whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
-        backoff=_number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
-        requests_per_minute=_whole_number(
+        max_retries=whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
+        backoff=number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
+        requests_per_minute=whole_number(
             merged, "requests_per_minute", conn_id, default=DEFAULT_REQUESTS_PER_MINUTE
         ),
         verify=_verify(merged.get("verify"), conn_id),
-    )
-
-
-def config_from_connection(
-    *,
-    conn_id: str,
-    host: str | None,
-    password: str | None,
-    extra: Any,
-    overrides: dict[str, Any],
-    port: int | None = None,
-) -> ZohoInvoiceConnectionConfig:
-    extras = read_extras(extra, conn_id)
-    merged = {**extras, **{key: value for key, value in overrides.items() if value is not None}}
-
-    apikey = merged.get("apikey")
-    if apikey is not None and not isinstance(apikey, str):
-        raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'apikey' must be a string")
-    scope = merged.get("scope") or DEFAULT_SCOPE
-    if not isinstance(scope, str):
-        raise ZohoInvoiceConfigError(f"Connection '{conn_id}' extra 'scope' must be a string")
-
-    transport = transport_settings(merged, conn_id)
-    return ZohoInvoiceConnectionConfig(
-        base_url=check_url(host or DEFAULT_BASE_URL, field="host", conn_id=conn_id, port=port),
-        accounts_url=check_url(
-            merged.get("accounts_url") or DEFAULT_ACCOUNTS_URL, field="accounts_url", conn_id=conn_id
-        ),
-        authtoken=password or None,
-        apikey=apikey or None,
-        scope=scope,
-        connect_timeout=transport.connect_timeout,
-        read_timeout=transport.read_timeout,
-        max_retries=transport.max_retries,
-        requests_per_minute=transport.requests_per_minute,
-        backoff=transport.backoff,
-        verify=transport.verify,
     )
 
 

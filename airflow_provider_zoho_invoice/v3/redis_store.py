@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
-from airflow_provider_zoho_invoice.tokens import LOCK_TIMEOUT, AccessToken, FileTokenStore
+from airflow_provider_zoho_invoice.v3.tokens import LOCK_TIMEOUT, AccessToken, FileTokenStore
 
 T = TypeVar("T")
 REFRESH_LOCK_TTL = 60.0

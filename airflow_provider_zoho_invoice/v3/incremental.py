@@ -1,0 +1,167 @@
+"""Extracting the records modified in an interval ``[since, before)``: exactly those, each once.
+
+Two strategies, each given functions that read pages, never the hook:
+
+- :func:`keyset` continues from the last ``last_modified_time`` seen instead of an offset, so it
+  stays exact while Zoho changes under the listing; blocks of records sharing one timestamp
+  across pages are read again from their start;
+- :func:`scan` reads every record and keeps the interval's, for resources Zoho will not sort by
+  modification time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceResponseError
+from airflow_provider_zoho_invoice.v3.answers import format_zoho_time, parse_zoho_time
+from airflow_provider_zoho_invoice.v3.resources import SNAPSHOT_ONLY, Resource
+
+MAX_BLOCK_REREADS = 3
+"""Passes over a block of records sharing one timestamp that keeps shifting while it is read."""
+
+MANAGED_PARAMS = ("last_modified_time", "sort_column", "sort_order")
+
+FetchModified = Callable[[datetime | None, int], tuple[list[Any], bool]]
+"""``fetch(cursor, page)``: page ``page`` of the records modified at or after ``cursor``, in
+``last_modified_time`` order (all records when ``cursor`` is None), and whether more follow."""
+
+
+def check_interval_query(found: Resource, query: dict[str, Any]) -> None:
+    """Refuse what an interval cannot be extracted from, before any request."""
+    if found.interval_strategy == SNAPSHOT_ONLY:
+        raise ValueError(
+            f"{found.name} carry no modification time, so they cannot be extracted by interval: "
+            "list them whole (no modified_since/modified_before; the operator's mode='snapshot')"
+        )
+    managed = sorted(key for key in query if key in MANAGED_PARAMS)
+    if managed:
+        raise ValueError(
+            f"params must not set {', '.join(managed)} with modified_since/modified_before: "
+            "the hook sets them"
+        )
+
+
+def modified_time(found: Resource, record: Any) -> datetime:
+    """A record's ``last_modified_time``; a record without one is an error, never skipped silently."""
+    moment = parse_zoho_time(record.get("last_modified_time") if isinstance(record, dict) else None)
+    if moment is None:
+        record_id = record.get(found.id_field) if isinstance(record, dict) else "?"
+        raise ZohoInvoiceResponseError(
+            f"A {found.record_key} from {found.path} has no readable last_modified_time "
+            f"({found.id_field} {record_id}); extract this resource with mode='snapshot'"
+        )
+    return moment
+
+
+def keyset(
+    fetch: FetchModified,
+    found: Resource,
+    *,
+    since: datetime | None,
+    before: datetime | None,
+    log: Any,
+) -> Iterator[dict[str, Any]]:
+    """Keyset paging on ``last_modified_time``: exact while Zoho changes under the listing.
+
+    Offset pages shift when a record is edited during a listing (it moves to the end of
+    the order), so each request continues from the last timestamp seen instead; ids already
+    emitted at that timestamp are dropped. Many records can share one timestamp (bulk
+    imports): such a block is read page by page, then read again from its start, because an
+    edit that moves one of its records away shifts the rest of the block onto pages already read.
+    """
+
+    def timed_page(cursor: datetime | None, page: int) -> tuple[list[tuple[datetime, Any]], bool]:
+        records, more = fetch(cursor, page)
+        return [(modified_time(found, record), record) for record in records], more
+
+    cursor = since.replace(microsecond=0) if since is not None else None  # Zoho's filter has seconds
+    seen: set[Any] = set()  # ids already emitted whose last_modified_time equals the cursor
+    id_field = found.id_field
+    page, block_pages = 1, 0
+    while True:
+        rows, more = timed_page(cursor, page)
+        later_start = 0
+        for moment, record in rows:  # first the records at the cursor's own time
+            if moment != cursor:
+                break
+            later_start += 1
+            if before is not None and moment >= before:
+                return
+            record_id = record.get(id_field)
+            if record_id not in seen:
+                seen.add(record_id)
+                if since is None or moment >= since:
+                    yield record
+        if later_start == len(rows) and more and cursor is not None:
+            page, block_pages = page + 1, block_pages + 1  # the whole page shares the cursor's time
+            continue
+        if block_pages:
+            yield from _reread_block(timed_page, found, cursor, before, seen, log)
+            block_pages = 0
+        previous = cursor
+        for moment, record in rows[later_start:]:
+            if previous is not None and moment < previous:  # also what keeps the cursor moving forward
+                raise ZohoInvoiceResponseError(
+                    f"Zoho Invoice did not order {found.path} by last_modified_time as asked"
+                )
+            previous = moment
+            if before is not None and moment >= before:
+                return
+            yield record
+        if not more or not rows:
+            return
+        last = rows[-1][0]
+        if last != cursor:
+            seen = {record.get(id_field) for moment, record in rows[later_start:] if moment == last}
+        cursor, page = last, 1
+
+
+def _reread_block(
+    timed_page: Callable[[datetime | None, int], tuple[list[tuple[datetime, Any]], bool]],
+    found: Resource,
+    cursor: datetime | None,
+    before: datetime | None,
+    seen: set[Any],
+    log: Any,
+) -> Iterator[dict[str, Any]]:
+    """Read a multi-page block at ``cursor`` again for records that shifted onto pages already read."""
+    for attempt in range(1, MAX_BLOCK_REREADS + 1):
+        found_new, page = False, 1
+        while True:
+            rows, more = timed_page(cursor, page)
+            block = [(moment, record) for moment, record in rows if moment == cursor]
+            for moment, record in block:
+                record_id = record.get(found.id_field)
+                if (before is None or moment < before) and record_id not in seen:
+                    seen.add(record_id)
+                    found_new = True
+                    yield record
+            if len(block) < len(rows) or not more:
+                break
+            page += 1
+        if not found_new:
+            return
+        log.warning(
+            "Records of %s sharing last_modified_time %s shifted between pages while being read "
+            "(pass %d); reading them again",
+            found.path,
+            format_zoho_time(cursor) if cursor else "?",
+            attempt,
+        )
+
+
+def scan(
+    records: Iterable[Any], found: Resource, *, since: datetime | None, before: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """The interval's records out of a whole listing, in modification-time order (then id)."""
+    chosen = []
+    for record in records:
+        moment = modified_time(found, record)
+        if (since is None or moment >= since) and (before is None or moment < before):
+            chosen.append((moment, str(record.get(found.id_field)), record))
+    chosen.sort(key=lambda row: (row[0], row[1]))
+    for _, _, record in chosen:
+        yield record

@@ -1,0 +1,91 @@
+"""The organization's daily API quota, as Zoho reports it in ``X-Rate-Limit-*`` headers.
+
+Every answer updates what is known; a listing checks it before it starts and logs it once.
+With a shared store, what any task last saw is what every task checks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceQuotaError
+
+if TYPE_CHECKING:
+    from airflow_provider_zoho_invoice.v3.redis_store import SharedQuota
+
+LOW_QUOTA_SHARE = 0.10
+"""Below this share of the daily quota left, a listing starts with a warning."""
+
+_HEADERS = {name: f"X-Rate-Limit-{name.capitalize()}" for name in ("limit", "remaining", "reset")}
+
+
+class Quota:
+    """The last ``X-Rate-Limit-*`` values seen: ``limit``, ``remaining``, ``reset`` (seconds)."""
+
+    def __init__(
+        self, *, log: Any, min_daily_remaining: int | None, shared: SharedQuota | None = None
+    ) -> None:
+        self.log = log
+        self.min_daily_remaining = min_daily_remaining
+        self.shared = shared
+        self.values: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        """Remember what an answer said (thread-safe: a listing's page workers all report here)."""
+        values = {}
+        for name, header in _HEADERS.items():
+            raw = headers.get(header)
+            if raw is not None and raw.strip().lstrip("-").isdigit():
+                values[name] = int(raw)
+        if values:
+            with self._lock:
+                self.values.update(values)
+                snapshot = dict(self.values)
+            if self.shared is not None:
+                self.shared.save(snapshot)
+
+    @property
+    def reset_seconds(self) -> int | None:
+        return self.values.get("reset")
+
+    def check_before_listing(self) -> None:
+        """Refuse to start below ``min_daily_remaining``; warn when little is left."""
+        known = (self.shared.load() if self.shared is not None else {}) or dict(self.values)
+        limit, remaining = known.get("limit"), known.get("remaining")
+        if remaining is None:
+            return
+        minimum = self.min_daily_remaining
+        if minimum is not None and remaining < minimum:
+            raise ZohoInvoiceQuotaError(
+                None,
+                f"only {remaining} of today's {limit} API calls are left, below the connection's "
+                f"min_daily_remaining ({minimum})",
+                remedy="The listing was not started. The quota resets at midnight in the organization's "
+                "time zone; lower min_daily_remaining to spend what is left",
+            )
+        if limit and remaining < limit * LOW_QUOTA_SHARE:
+            self.log.warning(
+                "Zoho Invoice daily API quota is nearly spent before this listing: %d of %d calls left",
+                remaining,
+                limit,
+            )
+
+    def log_remaining(self) -> None:
+        """One line per listing: how much of the day's quota is left and when it resets."""
+        limit, remaining = self.values.get("limit"), self.values.get("remaining")
+        if limit is None or remaining is None:
+            return
+        reset = self.values.get("reset", 0)
+        when = f"resets in {reset // 3600} h {reset % 3600 // 60} min"
+        if limit > 0 and remaining < limit * LOW_QUOTA_SHARE:
+            self.log.warning(
+                "Zoho Invoice daily API quota is nearly spent: %d of %d calls left (%s)",
+                remaining,
+                limit,
+                when,
+            )
+        else:
+            self.log.info("Zoho Invoice daily API quota: %d of %d calls left (%s)", remaining, limit, when)

@@ -1,0 +1,84 @@
+"""The v3 list resources: where each lives, how its answers name things, how it is extracted by interval.
+
+Imports nothing heavy: operators check resource names against this table at DAG-parse time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+KEYSET = "keyset"
+SCAN = "scan"
+SNAPSHOT_ONLY = "snapshot only"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A list endpoint: where it lives, how its answers name things, how it is extracted by interval.
+
+    ``interval_strategy``: ``keyset`` where recorded live answers show Zoho accepting the
+    ``last_modified_time`` sort (what its filter of that name compares is not settled);
+    ``scan`` (every page, filtered and ordered on the client) where Zoho refuses that sort
+    (expenses) or its support is unknown; ``snapshot only`` where records carry no
+    modification time.
+    """
+
+    name: str
+    path: str
+    list_key: str
+    record_key: str
+    id_field: str
+    interval_strategy: str = KEYSET
+
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource("items", "/items", "items", "item", "item_id", SCAN),
+        Resource("contacts", "/contacts", "contacts", "contact", "contact_id"),
+        Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id"),
+        Resource("estimates", "/estimates", "estimates", "estimate", "estimate_id"),
+        Resource(
+            "customerpayments",
+            "/customerpayments",
+            "customerpayments",
+            "payment",
+            "payment_id",
+        ),
+        Resource(
+            "creditnotes",
+            "/creditnotes",
+            "creditnotes",
+            "creditnote",
+            "creditnote_id",
+        ),
+        Resource(
+            "expenses",
+            "/expenses",
+            "expenses",
+            "expense",
+            "expense_id",
+            SCAN,
+        ),
+        Resource(
+            "recurringinvoices",
+            "/recurringinvoices",
+            "recurring_invoices",
+            "recurring_invoice",
+            "recurring_invoice_id",
+            SCAN,
+        ),
+        Resource("projects", "/projects", "projects", "project", "project_id"),
+        Resource("taxes", "/settings/taxes", "taxes", "tax", "tax_id", SCAN),
+        Resource("users", "/users", "users", "user", "user_id", SNAPSHOT_ONLY),
+    )
+}
+
+
+def resource(name: Any) -> Resource:
+    """The resource called ``name``, or a ValueError that lists the known ones."""
+    found = RESOURCES.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(f"unknown Zoho Invoice resource {name!r}; choose one of {', '.join(RESOURCES)}")
+    return found

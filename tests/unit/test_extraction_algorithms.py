@@ -1,0 +1,228 @@
+"""The extraction algorithms on pages made up in memory: no HTTP, no Airflow.
+
+Each fake server below answers a page function the way Zoho answers a request, and can change
+its data between requests; the over-HTTP tests against the emulator cover the same ground end
+to end.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceResponseError
+from airflow_provider_zoho_invoice.legacy.answers import PageContext, ZohoInvoiceItem
+from airflow_provider_zoho_invoice.legacy.listing import list_catalogue
+from airflow_provider_zoho_invoice.paging import pages_in_order
+from airflow_provider_zoho_invoice.v3.incremental import keyset, scan
+from airflow_provider_zoho_invoice.v3.listing import offset_records
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES
+
+LOG = logging.getLogger("test")
+INVOICES = RESOURCES["invoices"]
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone(timedelta(hours=-4)))
+
+
+def zoho_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class ModifiedTimeServer:
+    """Records with ``last_modified_time``; pages as Zoho's filter (>=) and sort (ascending) give them.
+
+    ``edits`` maps a request number to a function run just before that request is answered.
+    """
+
+    def __init__(self, times: list[datetime], per_page: int) -> None:
+        self.records = {f"{i:04d}": {"invoice_id": f"{i:04d}", "last_modified_time": zoho_time(t)}
+                        for i, t in enumerate(times)}  # fmt: skip
+        self.per_page = per_page
+        self.requests = 0
+        self.edits: dict[int, object] = {}
+
+    def fetch(self, cursor: datetime | None, page: int) -> tuple[list[dict], bool]:
+        self.requests += 1
+        edit = self.edits.get(self.requests)
+        if callable(edit):
+            edit(self)
+        chosen = sorted(
+            (r for r in self.records.values() if cursor is None or self.time_of(r) >= cursor),
+            key=lambda r: (self.time_of(r), r["invoice_id"]),
+        )
+        start = (page - 1) * self.per_page
+        return [dict(r) for r in chosen[start : start + self.per_page]], start + self.per_page < len(chosen)
+
+    @staticmethod
+    def time_of(record: dict) -> datetime:
+        return datetime.strptime(record["last_modified_time"], "%Y-%m-%dT%H:%M:%S%z")
+
+    def expected(self, since: datetime | None, before: datetime | None) -> list[str]:
+        chosen = [r for r in self.records.values()
+                  if (since is None or self.time_of(r) >= since) and (before is None or self.time_of(r) < before)]  # fmt: skip
+        return [r["invoice_id"] for r in sorted(chosen, key=lambda r: (self.time_of(r), r["invoice_id"]))]
+
+
+def ids(records) -> list[str]:
+    return [record["invoice_id"] for record in records]
+
+
+def test_keyset_returns_exactly_the_interval_in_order():
+    times = [T0 + timedelta(minutes=7 * i) for i in range(300)]
+    server = ModifiedTimeServer(times, per_page=20)
+    since, before = T0 + timedelta(hours=3), T0 + timedelta(hours=20)
+    got = ids(keyset(server.fetch, INVOICES, since=since, before=before, log=LOG))
+    assert got == server.expected(since, before) and len(got) > 100
+    assert len(set(got)) == len(got)
+
+
+def test_keyset_crosses_a_block_of_one_timestamp_longer_than_a_page():
+    times = [T0 + timedelta(minutes=i) for i in range(30)] + [T0 + timedelta(hours=2)] * 57
+    times += [T0 + timedelta(hours=3, minutes=i) for i in range(30)]
+    server = ModifiedTimeServer(times, per_page=10)
+    got = ids(keyset(server.fetch, INVOICES, since=T0, before=None, log=LOG))
+    assert got == server.expected(T0, None) and len(got) == 117
+
+
+def test_a_block_that_shifts_while_it_is_read_is_read_again():
+    """An edit moves one record of a 3-page block away: the rest shift onto pages already read."""
+    block = T0 + timedelta(hours=2)
+    times = [T0 + timedelta(minutes=i) for i in range(5)] + [block] * 25 + [T0 + timedelta(hours=4)] * 3
+    server = ModifiedTimeServer(times, per_page=10)
+
+    def move_first_of_block(s: ModifiedTimeServer) -> None:
+        s.records["0005"]["last_modified_time"] = zoho_time(T0 + timedelta(hours=5))
+
+    server.edits[3] = move_first_of_block  # while the block's second page is being read
+    before = T0 + timedelta(hours=4, minutes=30)
+    got = ids(keyset(server.fetch, INVOICES, since=T0, before=before, log=LOG))
+    assert len(set(got)) == len(got)
+    # Every record of the block is there: the one that moved had been emitted before it moved.
+    assert set(got) == {f"{i:04d}" for i in range(30)} | {"0030", "0031", "0032"}
+
+
+def test_a_server_that_ignores_the_requested_order_is_an_error():
+    times = [T0 + timedelta(minutes=i) for i in range(40)]
+    server = ModifiedTimeServer(times, per_page=10)
+    real_fetch = server.fetch
+
+    def reversed_pages(cursor, page):
+        records, more = real_fetch(cursor, page)
+        return records[::-1], more
+
+    with pytest.raises(ZohoInvoiceResponseError, match="did not order /invoices by last_modified_time"):
+        list(keyset(reversed_pages, INVOICES, since=T0, before=None, log=LOG))
+
+
+def test_a_record_without_a_modification_time_is_an_error_not_a_gap():
+    times = [T0 + timedelta(minutes=i) for i in range(5)]
+    server = ModifiedTimeServer(times, per_page=10)
+    server.records["0003"]["last_modified_time"] = ""
+    with pytest.raises(ZohoInvoiceResponseError, match="no readable last_modified_time"):
+        list(scan(server.records.values(), INVOICES, since=T0, before=None))
+
+
+def test_scan_keeps_the_interval_in_modification_order():
+    rng = random.Random(3)
+    times = [T0 + timedelta(minutes=rng.randrange(600)) for _ in range(200)]
+    server = ModifiedTimeServer(times, per_page=10)
+    since, before = T0 + timedelta(hours=2), T0 + timedelta(hours=7)
+    shuffled = list(server.records.values())
+    rng.shuffle(shuffled)
+    assert ids(scan(shuffled, INVOICES, since=since, before=before)) == server.expected(since, before)
+
+
+class OffsetServer:
+    """Zoho's offset paging with no page count; optionally slow, to make speculative fetches overlap."""
+
+    def __init__(self, count: int, per_page: int, delay: float = 0.0) -> None:
+        self.records = [{"invoice_id": str(i)} for i in range(count)]
+        self.per_page = per_page
+        self.delay = delay
+        self.asked: list[int] = []
+        self._lock = threading.Lock()
+
+    def fetch(self, page: int) -> tuple[list[dict], bool]:
+        with self._lock:
+            self.asked.append(page)
+        time.sleep(self.delay * random.random())
+        start = (page - 1) * self.per_page
+        return self.records[start : start + self.per_page], start + self.per_page < len(self.records)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_offset_listing_is_in_order_and_goes_at_most_concurrency_pages_past_the_end(concurrency):
+    server = OffsetServer(95, per_page=10, delay=0.01)
+    got = ids(offset_records(server.fetch, id_field="invoice_id", max_records=None, concurrency=concurrency))
+    assert got == [str(i) for i in range(95)]
+    assert max(server.asked) - 10 <= (concurrency if concurrency > 1 else 0)
+
+
+def test_offset_listing_drops_a_record_that_shifted_onto_the_next_page():
+    pages = {
+        1: ([{"invoice_id": "a"}, {"invoice_id": "b"}], True),
+        2: ([{"invoice_id": "b"}, {"invoice_id": "c"}], False),
+    }
+    got = ids(
+        offset_records(lambda page: pages[page], id_field="invoice_id", max_records=None, concurrency=1)
+    )
+    assert got == ["a", "b", "c"]
+
+
+def test_offset_listing_stops_at_max_records_and_calls_back_once():
+    server = OffsetServer(95, per_page=10)
+    calls = []
+    got = list(offset_records(server.fetch, id_field="invoice_id", max_records=25, concurrency=1,
+                              on_first_page=lambda: calls.append(1)))  # fmt: skip
+    assert len(got) == 25 and server.asked == [1, 2, 3] and calls == [1]
+
+
+def test_pages_in_order_keeps_the_order_of_slow_workers():
+    def fetch(page: int) -> int:
+        time.sleep(random.random() * 0.01)
+        return page
+
+    assert list(pages_in_order(fetch, start=1, workers=4, may_fetch=lambda page: page <= 40)) == list(
+        range(1, 41)
+    )
+
+
+def item(item_id: int) -> ZohoInvoiceItem:
+    return ZohoInvoiceItem(str(item_id), f"Item {item_id}", None, None, None, None, None, None, None)
+
+
+def test_the_legacy_catalogue_is_read_again_when_it_changed_during_the_listing():
+    catalogue = list(range(1, 51))
+    per_page = 10
+    served = []
+
+    def get_page(page: int) -> tuple[list[ZohoInvoiceItem], PageContext]:
+        served.append(page)
+        if len(served) == 3:  # an item on page 1 is deleted: everything after it shifts one place back
+            catalogue.remove(5)
+        start = (page - 1) * per_page
+        total = len(catalogue)
+        context = PageContext(page=page, per_page=per_page, total=total, total_pages=-(-total // per_page))
+        return [item(i) for i in catalogue[start : start + per_page]], context
+
+    got = [
+        int(i.item_id)
+        for i in list_catalogue(get_page, per_page=per_page, max_items=None, concurrency=1, log=LOG)
+    ]
+    assert sorted(got) == sorted(set(got)) and set(range(1, 51)) - {5} <= set(got)
+
+
+def test_the_algorithms_import_neither_airflow_nor_an_http_client():
+    code = (
+        "import sys; import airflow_provider_zoho_invoice.v3.incremental, airflow_provider_zoho_invoice.v3.listing, "
+        "airflow_provider_zoho_invoice.legacy.listing, airflow_provider_zoho_invoice.paging; "
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'airflow', 'requests', 'urllib3'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
