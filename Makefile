@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   runs the example DAGs against the local Zoho Invoice emulator
-#   make test   runs ruff, mypy and the test suite
+#   make test   runs ruff, mypy and the whole test suite (installing chromium and redis-server if needed)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 AIRFLOW_VERSION ?=
 OLDEST_AIRFLOW ?= 3.1.8
 
-.PHONY: venv demo test lint bench package test-oldest-airflow clean
+.PHONY: venv demo test test-prerequisites lint bench package test-oldest-airflow clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# Debian's chromium and redis-server: installed when run as root with apt, else the exact command is shown.
+test-prerequisites:
+	bash scripts/test_prerequisites.sh
+
+test: lint test-prerequisites
 	$(VENV)/bin/pytest
 
 bench: venv
@@ -38,7 +42,7 @@ package: venv
 	bash scripts/check_package.sh
 
 # Lint and types are checked against the newest Airflow (make test); here only the suite runs.
-test-oldest-airflow:
+test-oldest-airflow: test-prerequisites
 	$(MAKE) venv VENV=.venv-airflow-$(OLDEST_AIRFLOW) AIRFLOW_VERSION=$(OLDEST_AIRFLOW)
 	.venv-airflow-$(OLDEST_AIRFLOW)/bin/pytest
 

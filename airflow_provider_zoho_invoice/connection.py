@@ -20,6 +20,7 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_REQUESTS_PER_MINUTE = 100
 DEFAULT_BACKOFF = 1.0
 MAX_CONNECT_TIMEOUT = 10.0
+DEFAULT_RATE_WINDOW = 60
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -182,6 +183,7 @@ def transport_settings(merged: dict[str, Any], conn_id: str) -> TransportSetting
             merged, "requests_per_minute", conn_id, default=DEFAULT_REQUESTS_PER_MINUTE
         ),
         verify=_verify(merged.get("verify"), conn_id),
+        rate_window=float(whole_number(merged, "rate_window", conn_id, default=DEFAULT_RATE_WINDOW) or 1),
     )
 
 

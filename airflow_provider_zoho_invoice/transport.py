@@ -53,6 +53,8 @@ class TransportSettings:
     backoff: float
     requests_per_minute: int
     verify: bool | str
+    rate_window: float = 60.0
+    """Seconds over which ``requests_per_minute`` counts: Zoho's minute, shorter only against the emulator."""
 
 
 class Answer(NamedTuple):
@@ -152,7 +154,7 @@ class Transport:
         if self._limiter is not None:
             return self._limiter
         limit = self.settings.requests_per_minute
-        return SlidingWindowRateLimiter(limit) if limit > 0 else None
+        return SlidingWindowRateLimiter(limit, self.settings.rate_window) if limit > 0 else None
 
     def _mount_pool(self, session: requests.Session, size: int) -> None:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=0)

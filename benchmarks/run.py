@@ -507,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval-records", type=int, default=100_000, help="invoices in scenario 9")
     args = parser.parse_args(argv)
     if args.quick:
-        args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 2, 0.01
+        args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 1, 0.01
         args.interval_records = 2_000
     small_memory = min(10_000, args.memory_items // 3)
 

@@ -1,8 +1,8 @@
 """The connection forms in a real browser: Airflow's API server and UI, driven in headless Chromium.
 
 Needs Debian's ``chromium`` and the ``playwright`` package (its Python client drives the system
-browser; nothing downloads one). Outside CI the test is skipped when either is missing; in CI
-(``CI`` set) it fails instead, so a missing install step cannot hide it. Screenshots of each form
+browser; nothing downloads one). ``make test`` installs both; a run without them fails, never skips.
+Screenshots of each form
 go to ``test-artifacts/`` (or ``$ZOHO_INVOICE_TEST_ARTIFACTS``).
 """
 
@@ -55,10 +55,7 @@ def _require_browser() -> None:
     except ImportError:
         missing.append("the playwright package")
     if missing:
-        message = f"browser tests need {' and '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(f"browser tests need {' and '.join(missing)}: run make test, which installs them")
 
 
 @pytest.fixture(scope="module")

@@ -128,23 +128,41 @@ def test_token_cache_none_refreshes_per_hook(make_emulator, use_oauth_emulator):
     assert emulator.v3.oauth.refreshes == 3
 
 
-def test_twelve_processes_starting_at_once_refresh_once(make_emulator, use_oauth_emulator, tmp_path):
-    emulator = make_emulator(records=40, faults=FaultPlan(latency=0.05))
-    use_oauth_emulator(emulator)
+def test_twelve_processes_starting_at_once_refresh_once(make_emulator, tmp_path):
+    """The file store's single flight across processes, with nothing but the token layer imported."""
+    emulator = make_emulator(faults=FaultPlan(latency=0.05))
     script = textwrap.dedent(
         """
-        from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
-        print(len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=20))))
+        import json, logging, sys
+        from pathlib import Path
+        from airflow_provider_zoho_invoice.transport import Transport
+        from airflow_provider_zoho_invoice.v3.config import oauth_config_from_connection
+        from airflow_provider_zoho_invoice.v3.oauth import OAuthClient
+        from airflow_provider_zoho_invoice.v3.tokens import FileTokenStore, TokenManager, store_key
+
+        connection = json.loads(sys.argv[1])
+        config = oauth_config_from_connection(
+            conn_id="c", login=connection["login"], password=connection["password"], host=None, port=None,
+            extra=connection["extra"], overrides={},
+        )
+        log = logging.getLogger("token")
+        client = OAuthClient(
+            Transport(config.transport, log=log, accept="application/json"), config, conn_id="c", log=log,
+            reveal=lambda *secrets: None,
+        )
+        store = FileTokenStore(Path(sys.argv[2]), store_key(config.accounts_url, *config.secrets[:2]))
+        token = TokenManager(store, client.refresh).get()
+        print("airflow" in sys.modules, token.expires_at)
         """
     )
+    command = [sys.executable, "-c", script, emulator.oauth_connection_json(), str(tmp_path / "tokens")]
     processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(12)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]
-    assert [out.strip().splitlines()[-1] for out, _ in outputs] == ["40"] * 12, outputs[0][1][-2000:]
+    lines = {out.strip() for out, _ in outputs}
+    assert len(lines) == 1 and next(iter(lines)).startswith("False "), outputs[0][1][-2000:]
     assert emulator.v3.oauth.refreshes == 1
 
 

@@ -137,7 +137,13 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         if self.shared is not None and url is not None and requests_per_minute > 0:
             from airflow_provider_zoho_invoice.v3.redis_store import SharedRateLimiter
 
-            limiter = SharedRateLimiter(self.shared, url, requests_per_minute, self._organization_key())
+            limiter = SharedRateLimiter(
+                self.shared,
+                url,
+                requests_per_minute,
+                self._organization_key(),
+                window=self.config.transport.rate_window,
+            )
         return Transport(self.config.transport, log=self.log, accept="application/json", limiter=limiter)
 
     @cached_property

@@ -123,22 +123,22 @@ class RedisTokenStore:
 class SharedRateLimiter:
     """One sliding-window budget for an organization across every task and machine (``limits``)."""
 
-    def __init__(self, shared: SharedStore, url: str, limit: int, key: str) -> None:
+    def __init__(self, shared: SharedStore, url: str, limit: int, key: str, *, window: float = 60.0) -> None:
         self.shared = shared
         self.limit = limit
-        self.window = 60.0
+        self.window = max(1, round(window))
         self._url = url
         self._key = key
-        self.local = SlidingWindowRateLimiter(limit)
+        self.local = SlidingWindowRateLimiter(limit, self.window)
 
     @cached_property
     def _limiter(self) -> tuple[Any, Any]:
-        from limits import RateLimitItemPerMinute
+        from limits import RateLimitItemPerSecond
         from limits.storage import RedisStorage
         from limits.strategies import MovingWindowRateLimiter
 
         storage = RedisStorage(self._url, socket_timeout=3, socket_connect_timeout=3)
-        return MovingWindowRateLimiter(storage), RateLimitItemPerMinute(self.limit)
+        return MovingWindowRateLimiter(storage), RateLimitItemPerSecond(self.limit, self.window)
 
     def _try(self) -> float:
         """0 if a request may start now, else the seconds until one may."""
