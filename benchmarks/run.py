@@ -252,7 +252,7 @@ def xml_parsing(pages: int, repeats: int) -> list[Row]:
     import xmltodict
 
     from airflow_provider_zoho_invoice.emulator import Catalogue
-    from airflow_provider_zoho_invoice.emulator.server import items_page_xml
+    from airflow_provider_zoho_invoice.emulator.legacy import items_page_xml
     from airflow_provider_zoho_invoice.legacy.answers import parse_items_page
 
     catalogue = Catalogue(pages * 200, seed=1)

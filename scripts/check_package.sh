@@ -14,7 +14,7 @@ rm -rf dist
 "$root/.venv/bin/python" - dist/*.whl <<'PY'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-for wanted in ("airflow_provider_zoho_invoice/py.typed", "airflow_provider_zoho_invoice/emulator/server.py"):
+for wanted in ("airflow_provider_zoho_invoice/py.typed", "airflow_provider_zoho_invoice/emulator/app.py"):
     assert wanted in names, f"{wanted} is missing from the wheel"
 PY
 

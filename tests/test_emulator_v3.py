@@ -84,3 +84,24 @@ def test_expenses_refuse_sorting_by_modification_time(make_emulator):
         timeout=10,
     )
     assert allowed.status_code == 200
+
+
+def test_churn_from_the_command_line_edits_and_adds_v3_records():
+    """The same churn settings change both protocols' data; here v3, through the emulator's CLI."""
+    from airflow_provider_zoho_invoice.emulator.process import emulator_process
+
+    args = ("--records", "40", "--items", "0", "--churn-every", "1", "--churn-edit", "2", "--churn-add", "1")
+    with emulator_process(*args) as (url, _):
+        form = {"grant_type": "refresh_token", "client_id": "1000.EMULATORCLIENTID",
+                "client_secret": "emulator-client-secret", "refresh_token": "1000.emulator-refresh-token"}  # fmt: skip
+        token = requests.post(f"{url}/oauth/v2/token", data=form, timeout=10).json()["access_token"]
+        headers = {**ORG, "Authorization": f"Zoho-oauthtoken {token}"}
+        newest = []
+        for _ in range(3):
+            params = {"sort_column": "last_modified_time", "sort_order": "D", "per_page": 200}
+            answer = requests.get(
+                f"{url}/invoice/v3/invoices", params=params, headers=headers, timeout=10
+            ).json()
+            newest.append((len(answer["invoices"]), answer["invoices"][0]["last_modified_time"]))
+    assert [count for count, _ in newest] == [40, 41, 42]  # one record added after each page
+    assert newest[0][1] < newest[1][1] < newest[2][1]  # and edits moved records to the end of the order

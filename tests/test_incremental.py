@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_zoho_invoice.emulator import Churn
 from airflow_provider_zoho_invoice.emulator.records import EPOCH
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
@@ -62,14 +63,14 @@ def test_bounds_as_iso_strings_in_another_offset(extraction_emulator):
 
 
 def test_records_edited_during_an_extraction_appear_once_and_are_never_lost(extraction_emulator):
-    extraction_emulator.v3.modify_every, extraction_emulator.v3.modify_count = 1, 5  # edits after every page
+    extraction_emulator.churn = Churn(every=1, edit=5, seed=1)  # edits after every page
     first = list(
         ZohoInvoiceOAuthHook().list_records("contacts", modified_since=EPOCH, modified_before=T1, per_page=40)
     )
     ids = [record["contact_id"] for record in first]
-    assert len(ids) == len(set(ids)) and extraction_emulator.v3.modified > 5
+    assert len(ids) == len(set(ids)) and extraction_emulator.churn.changes > 5
     assert [modified(r) for r in first] == sorted(modified(r) for r in first)
-    extraction_emulator.v3.modify_every = 0
+    extraction_emulator.churn = Churn()
     second = list(ZohoInvoiceOAuthHook().list_records("contacts", modified_since=T1))
     assert set(ids) | {record["contact_id"] for record in second} == {
         extraction_emulator.records.record("contacts", index)["contact_id"] for index in range(2000)
@@ -81,15 +82,15 @@ def test_a_bulk_import_sharing_one_timestamp_spans_pages(extraction_emulator):
     for index in range(100, 550):  # 450 records with one last_modified_time: more than two pages
         extraction_emulator.records.touch("creditnotes", index, moment)
     in_interval = {r["creditnote_id"] for r in expected_in(extraction_emulator, "creditnotes", T0, T1)}
-    extraction_emulator.v3.modify_every, extraction_emulator.v3.modify_count = 2, 3  # edits while reading
+    extraction_emulator.churn = Churn(every=2, edit=3, seed=1)  # edits while reading
     records = list(
         ZohoInvoiceOAuthHook().list_records(
             "creditnotes", modified_since=T0, modified_before=T1, per_page=200
         )
     )
     ids = [record["creditnote_id"] for record in records]
-    assert len(ids) == len(set(ids)) and extraction_emulator.v3.modified >= 2
-    extraction_emulator.v3.modify_every = 0
+    assert len(ids) == len(set(ids)) and extraction_emulator.churn.changes >= 2
+    extraction_emulator.churn = Churn()
     later = {
         r["creditnote_id"] for r in ZohoInvoiceOAuthHook().list_records("creditnotes", modified_since=T1)
     }

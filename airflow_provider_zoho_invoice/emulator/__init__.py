@@ -1,16 +1,19 @@
-"""A faithful local emulator of the legacy Zoho Invoice API, for tests, demos and offline DAG work."""
+"""A local Zoho Invoice (API v3 with OAuth, and the legacy XML API), for tests, demos and offline DAG work."""
 
+from airflow_provider_zoho_invoice.emulator.app import (
+    ZohoInvoiceEmulator,
+    connection_json,
+    oauth_connection_json,
+)
 from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue, EmulatedItem, generate_item
-from airflow_provider_zoho_invoice.emulator.faults import FAULT_KINDS, FaultPlan
-from airflow_provider_zoho_invoice.emulator.server import (
+from airflow_provider_zoho_invoice.emulator.churn import Churn
+from airflow_provider_zoho_invoice.emulator.faults import FAULT_KINDS, FAULTS, FaultPlan
+from airflow_provider_zoho_invoice.emulator.legacy import (
     DEFAULT_APIKEY,
     DEFAULT_AUTHTOKEN,
     DEFAULT_EMAIL,
     DEFAULT_PASSWORD,
     Account,
-    ZohoInvoiceEmulator,
-    connection_json,
-    oauth_connection_json,
 )
 from airflow_provider_zoho_invoice.emulator.v3 import (
     DEFAULT_CLIENT_ID,
@@ -28,9 +31,11 @@ __all__ = [
     "DEFAULT_ORGANIZATION",
     "DEFAULT_PASSWORD",
     "DEFAULT_REFRESH_TOKEN",
+    "FAULTS",
     "FAULT_KINDS",
     "Account",
     "Catalogue",
+    "Churn",
     "EmulatedItem",
     "FaultPlan",
     "ZohoInvoiceEmulator",

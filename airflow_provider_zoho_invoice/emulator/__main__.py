@@ -8,14 +8,15 @@ import sys
 import threading
 from pathlib import Path
 
-from airflow_provider_zoho_invoice.emulator.faults import FAULT_KINDS, FaultPlan
-from airflow_provider_zoho_invoice.emulator.server import (
+from airflow_provider_zoho_invoice.emulator.app import ZohoInvoiceEmulator
+from airflow_provider_zoho_invoice.emulator.churn import Churn
+from airflow_provider_zoho_invoice.emulator.faults import FAULTS, FaultPlan
+from airflow_provider_zoho_invoice.emulator.legacy import (
     DEFAULT_APIKEY,
     DEFAULT_AUTHTOKEN,
     DEFAULT_EMAIL,
     DEFAULT_PASSWORD,
     Account,
-    ZohoInvoiceEmulator,
 )
 from airflow_provider_zoho_invoice.emulator.v3 import (
     DEFAULT_CLIENT_ID,
@@ -64,15 +65,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KIND=RATE",
-        help=f"inject a fault into that fraction of requests; KIND is one of {', '.join(FAULT_KINDS)}",
+        help="inject a fault into that fraction of requests; KIND is one of: "
+        + "; ".join(f"{kind} ({fault.description})" for kind, fault in FAULTS.items()),
     )
     parser.add_argument("--fault-sequence", default="", help="comma-separated faults for the first requests")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     parser.add_argument("--slow-seconds", type=float, default=5.0, help="delay of a 'slow' answer")
-    parser.add_argument("--mutate-every", type=int, default=0, help="change the catalogue every N item pages")
-    parser.add_argument("--mutate-add", type=int, default=0, help="items added at each change")
-    parser.add_argument("--mutate-remove", type=int, default=0, help="items removed at each change")
-    parser.add_argument("--mutate-limit", type=int, default=0, help="changes at most; 0 for no limit")
+    parser.add_argument(
+        "--churn-every",
+        type=int,
+        default=0,
+        help="change a resource after every N of its list pages (both APIs)",
+    )
+    parser.add_argument(
+        "--churn-add", type=int, default=0, help="records (or legacy items) added at each change"
+    )
+    parser.add_argument("--churn-remove", type=int, default=0, help="legacy items removed at each change")
+    parser.add_argument("--churn-edit", type=int, default=0, help="v3 records edited at each change")
+    parser.add_argument("--churn-limit", type=int, default=0, help="changes at most; 0 for no limit")
     parser.add_argument(
         "--seed-style-errors", action="store_true", help="errors as in Zoho's published sample"
     )
@@ -90,10 +100,6 @@ def main(argv: list[str] | None = None) -> int:
             retry_after=args.retry_after,
             slow_seconds=args.slow_seconds,
             latency=args.latency,
-            mutate_every=args.mutate_every,
-            mutate_add=args.mutate_add,
-            mutate_remove=args.mutate_remove,
-            mutate_limit=args.mutate_limit,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -105,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         apikeys=[args.apikey],
         accounts={email: Account(password)},
         faults=faults,
+        churn=Churn(
+            every=args.churn_every,
+            add=args.churn_add,
+            remove=args.churn_remove,
+            edit=args.churn_edit,
+            limit=args.churn_limit,
+            seed=args.seed,
+        ),
         seed_style_errors=args.seed_style_errors,
         records=args.records,
         client_id=args.client_id,

@@ -1,35 +1,50 @@
-"""What the emulator does wrong, and when: deterministic given a seed."""
+"""What the emulator does wrong, and when: one table entry per fault, applied in one place.
+
+A fault either replaces the answer (a 503, an HTML page, a hostile XML document) or distorts the
+real one (cut in half, connection dropped mid-body). Which request gets which fault is
+deterministic given a seed. Adding a fault means adding one entry to :data:`FAULTS`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-FAULT_KINDS = (
-    "500",
-    "502",
-    "503",
-    "429",  # with Retry-After
-    "429-bare",  # without Retry-After
-    "reset",  # connection closed halfway through the body
-    "truncate",  # a complete response whose XML stops halfway
-    "html",  # a proxy's HTML error page, HTTP 502
-    "html-200",  # an HTML page with HTTP 200 (a captive portal, a misrouted host)
-    "slow",  # answers after ``slow_seconds``
-    "empty",  # HTTP 200 with no body at all
-    "entity-expansion",  # a "billion laughs" document
-    "external-entity",  # a document that asks for a local file
-    "huge",  # a body over the client's size cap, with Content-Length
-    "huge-chunked",  # the same, streamed without Content-Length
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+XML_TYPE = "text/xml;charset=UTF-8"
+
+Responder = Callable[[Request, dict[str, str]], Response]
+"""A protocol's answer to a request, given its query and form parameters."""
+Serve = Callable[[Request, str, Responder], Awaitable[Response]]
+"""The emulator's one way to answer: count the request as ``kind``, apply faults, then respond."""
+HUGE_BODY_BYTES = 17 * 1024 * 1024
+_HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>\n"
+)
+_ENTITY_EXPANSION = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE Response [\n<!ENTITY a "aaaaaaaaaa">\n'
+    + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">\n'.encode() for i in range(9))
+    + b']>\n<Response status="1"><Items uri="/api/items/">'
+    + b"<Item><ItemID>&j;</ItemID></Item></Items></Response>"
+)
+_EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE Response [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+    b'<Response status="1"><Items uri="/api/items/"><Item><ItemID>&secret;</ItemID></Item></Items></Response>'
 )
 
 
 @dataclass
 class FaultPlan:
-    """Which faults to inject into API requests.
+    """Which faults to inject into requests.
 
     ``sequence`` is consumed first, one entry per request (``"ok"`` for a normal
     answer); after it, each request draws a fault with the probabilities in ``rates``.
@@ -41,15 +56,11 @@ class FaultPlan:
     retry_after: float = 1.0
     slow_seconds: float = 5.0
     latency: float = 0.0
-    mutate_every: int = 0
-    mutate_add: int = 0
-    mutate_remove: int = 0
-    mutate_limit: int = 0  # stop changing the catalogue after this many changes; 0: never stop
 
     def __post_init__(self) -> None:
-        unknown = [kind for kind in [*self.rates, *self.sequence] if kind not in (*FAULT_KINDS, "ok")]
+        unknown = [kind for kind in [*self.rates, *self.sequence] if kind not in (*FAULTS, "ok")]
         if unknown:
-            raise ValueError(f"unknown fault kind(s) {unknown}; choose from {', '.join(FAULT_KINDS)}")
+            raise ValueError(f"unknown fault kind(s) {unknown}; choose from {', '.join(FAULTS)}")
         if sum(self.rates.values()) > 1:
             raise ValueError("fault rates add up to more than 1")
         self._rnd = random.Random(self.seed)
@@ -83,5 +94,110 @@ class FaultPlan:
             self.injected[kind] += 1
             return kind
 
-    def rng(self) -> random.Random:
-        return self._rnd
+    async def answer(self, real: Callable[[], Awaitable[Response]]) -> Response:
+        """The real answer, or what the next fault makes of it (after the configured latency)."""
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        kind = self.next_fault()
+        if kind is None:
+            return await real()
+        fault = FAULTS[kind]
+        if fault.replace is not None:
+            return await fault.replace(self)
+        assert fault.distort is not None
+        return fault.distort(await real())
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One kind of misbehaviour: ``replace`` answers instead of the server, ``distort`` spoils its answer."""
+
+    description: str
+    replace: Callable[[FaultPlan], Awaitable[Response]] | None = None
+    distort: Callable[[Response], Response] | None = None
+
+
+class InjectedReset(Exception):
+    """Raised mid-response to make the server drop the connection."""
+
+
+class DropInjectedResets(logging.Filter):
+    """Keeps the server's log free of the resets injected on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedReset)
+
+
+class _ResetMidBody(Response):
+    """Promise the whole body, send half of it, then drop the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True}
+        )
+        raise InjectedReset
+
+
+def _status(code: int, **headers: str) -> Callable[[FaultPlan], Awaitable[Response]]:
+    async def replace(plan: FaultPlan) -> Response:
+        return Response(b"", status_code=code, headers=headers or None)
+
+    return replace
+
+
+def _body(body: bytes, media_type: str, status: int = 200) -> Callable[[FaultPlan], Awaitable[Response]]:
+    async def replace(plan: FaultPlan) -> Response:
+        return Response(body, status_code=status, media_type=media_type)
+
+    return replace
+
+
+async def _too_many(plan: FaultPlan) -> Response:
+    return Response(b"", status_code=429, headers={"Retry-After": f"{plan.retry_after:g}"})
+
+
+async def _slow(plan: FaultPlan) -> Response:
+    await asyncio.sleep(plan.slow_seconds)
+    return Response(b"", status_code=504)
+
+
+async def _huge(plan: FaultPlan) -> Response:
+    return Response(b" " * HUGE_BODY_BYTES, media_type=XML_TYPE)
+
+
+async def _huge_chunked(plan: FaultPlan) -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(HUGE_BODY_BYTES // (1024 * 1024)):
+            yield b" " * (1024 * 1024)
+
+    return StreamingResponse(chunks(), media_type=XML_TYPE)
+
+
+FAULTS: dict[str, Fault] = {
+    "500": Fault("HTTP 500, empty body", replace=_status(500)),
+    "502": Fault("HTTP 502, empty body", replace=_status(502)),
+    "503": Fault("HTTP 503, empty body", replace=_status(503)),
+    "429": Fault("HTTP 429 with Retry-After (--retry-after)", replace=_too_many),
+    "429-bare": Fault("HTTP 429 without Retry-After", replace=_status(429)),
+    "reset": Fault(
+        "the connection dropped halfway through the body",
+        distort=lambda real: _ResetMidBody(real.body, media_type=real.media_type),
+    ),
+    "truncate": Fault(
+        "a complete answer whose body stops halfway",
+        distort=lambda real: Response(real.body[: len(real.body) // 2], media_type=real.media_type),
+    ),
+    "html": Fault("a proxy's HTML error page, HTTP 502", replace=_body(_HTML_PAGE, "text/html", 502)),
+    "html-200": Fault(
+        "an HTML page with HTTP 200 (a captive portal)", replace=_body(_HTML_PAGE, "text/html")
+    ),
+    "slow": Fault("HTTP 504 after --slow-seconds", replace=_slow),
+    "empty": Fault("HTTP 200 with no body", replace=_body(b"", XML_TYPE)),
+    "entity-expansion": Fault("a 'billion laughs' XML document", replace=_body(_ENTITY_EXPANSION, XML_TYPE)),
+    "external-entity": Fault("XML asking for a local file", replace=_body(_EXTERNAL_ENTITY, XML_TYPE)),
+    "huge": Fault("a body over the client's cap, with Content-Length", replace=_huge),
+    "huge-chunked": Fault("the same, streamed without Content-Length", replace=_huge_chunked),
+}
+FAULT_KINDS = tuple(FAULTS)

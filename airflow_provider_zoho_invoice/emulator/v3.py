@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import random
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from airflow_provider_zoho_invoice.emulator.cache import PageCache
+from airflow_provider_zoho_invoice.emulator.churn import Churn
+from airflow_provider_zoho_invoice.emulator.faults import Serve
 from airflow_provider_zoho_invoice.emulator.records import ORG_OFFSET, RecordSet
 from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
 from airflow_provider_zoho_invoice.v3.constants import (
@@ -46,7 +48,6 @@ DEFAULT_REFRESH_TOKEN = "1000.emulator-refresh-token"  # noqa: S105
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
 JSON_TYPE = "application/json;charset=UTF-8"
 TOKEN_WINDOW = 600.0
-_PAGE_CACHE_SIZE = 256
 _SINGULAR_MESSAGES = {
     "items": "Item",
     "contacts": "Contact",
@@ -101,7 +102,8 @@ class V3Service:
         organizations: list[dict[str, Any]],
         per_minute_limit: int,
         daily_quota: int,
-        serve: Callable[[Request, str, Callable[[Request, dict[str, str]], Response]], Awaitable[Response]],
+        churn: Callable[[], Churn],
+        serve: Serve,
         base_url: Callable[[], str],
     ) -> None:
         self.records = records
@@ -117,14 +119,8 @@ class V3Service:
         self.window = 60.0
         """Seconds over which ``per_minute_limit`` counts (shorter in tests)."""
         self.calls_today: dict[str, int] = defaultdict(int)
-        self._page_bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self.modify_every = 0
-        """Edit ``modify_count`` records of a resource after every this many of its list pages; 0: never."""
-        self.modify_count = 1
-        self.modify_limit = 1_000_000
-        self.modified = 0
-        self._pages_served: dict[str, int] = defaultdict(int)
-        self._rng = random.Random(records.seed)
+        self._pages = PageCache()
+        self._churn = churn
 
     def routes(self) -> list[Route]:
         return [
@@ -382,30 +378,23 @@ class V3Service:
             modified_since,
             self.records.version,
         )
-        with self._lock:
-            body = self._page_bodies.get(key)
-        if body is None:
+        body = self._pages.get(key)
+        if body is None:  # generating a page costs the event loop milliseconds; serving it again, none
             body = self._list_body(name, page, per_page, params)
-            with self._lock:  # generating a page costs the event loop milliseconds; serving it again, none
-                self._page_bodies[key] = body
-                while len(self._page_bodies) > _PAGE_CACHE_SIZE:
-                    self._page_bodies.popitem(last=False)
+            self._pages.put(key, body)
         self._after_page(name)
         return Response(body, media_type=JSON_TYPE, headers={"Server": "ZGS", **headers})
 
     def _after_page(self, name: str) -> None:
-        """Edit records between page fetches (``modify_every``), deterministically from the seed."""
-        if not self.modify_every:
+        """Change the resource between page fetches as the emulator's churn says."""
+        churn = self._churn()
+        if not churn.page_served(name):
             return
-        with self._lock:
-            self._pages_served[name] += 1
-            due = self._pages_served[name] % self.modify_every == 0 and self.modified < self.modify_limit
-            if due:
-                self.modified += 1
-                picks = [self._rng.randrange(self.records.size(name)) for _ in range(self.modify_count)]
-        if due:
-            for index in picks:
-                self.records.touch(name, index)
+        size = self.records.size(name)
+        for index in [churn.rng.randrange(size) for _ in range(churn.edit if size else 0)]:
+            self.records.touch(name, index)
+        for _ in range(churn.add):
+            self.records.add(name)
 
     def _list_body(self, name: str, page: int, per_page: int, params: dict[str, str]) -> bytes:
         found = RESOURCES[name]

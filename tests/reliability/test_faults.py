@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_zoho_invoice.emulator import FaultPlan
+from airflow_provider_zoho_invoice.emulator import Churn, FaultPlan
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConnectionError, ZohoInvoiceResponseError
 from airflow_provider_zoho_invoice.hooks.zoho_invoice import ZohoInvoiceHook
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListItemsOperator
@@ -119,7 +119,7 @@ def test_catalogue_changing_between_pages(make_emulator, use_emulator, capfd, co
     emulator = make_emulator(
         items=ITEMS,
         seed=5,
-        faults=FaultPlan(seed=9, mutate_every=4, mutate_add=37, mutate_remove=23, mutate_limit=3),
+        churn=Churn(seed=9, every=4, add=37, remove=23, limit=3),
     )
     use_emulator(emulator, requests_per_minute=0)
     before = {item.item_id for item in emulator.catalogue.items()}
