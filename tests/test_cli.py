@@ -22,13 +22,13 @@ def run_cli(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
 
 def test_oauth_trades_a_grant_code_for_a_refresh_token(make_emulator):
     emulator = make_emulator(records=1)
-    code = emulator.v3.issue_grant_code()
+    code = emulator.accounts.issue_grant_code()
     args = ("oauth", "--client-id", emulator.client_id, "--data-center", "eu",
             "--accounts-url", emulator.url, "--api-domain", emulator.url, "--conn-id", "zoho_eu")  # fmt: skip
     result = run_cli(*args, stdin=f"{emulator.client_secret}\n{code}\n")
     assert result.returncode == 0, result.stderr
     refresh_token = result.stdout.split("Refresh token", 1)[1].splitlines()[1].strip()
-    assert emulator.v3.oauth.refresh_tokens[refresh_token] == emulator.client_id
+    assert emulator.accounts.oauth.refresh_tokens[refresh_token] == emulator.client_id
     assert "Organization: 10234695 (Zillum)" in result.stdout
     stored = json.loads(result.stdout.split("AIRFLOW_CONN_ZOHO_EU='", 1)[1].split("'", 1)[0])
     assert stored["extra"] == {

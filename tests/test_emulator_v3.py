@@ -30,9 +30,9 @@ def test_token_answers_and_errors(make_emulator):
     )
     assert token_answer(emulator, client_id="1000.NOPE") == {"error": "invalid_client"}
     assert token_answer(emulator, refresh_token="1000.nope") == {"error": "invalid_code"}
-    code = emulator.v3.issue_grant_code()
+    code = emulator.accounts.issue_grant_code()
     granted = token_answer(emulator, grant_type="authorization_code", code=code, refresh_token="")
-    assert granted["refresh_token"] in emulator.v3.oauth.refresh_tokens
+    assert granted["refresh_token"] in emulator.accounts.oauth.refresh_tokens
     assert token_answer(emulator, grant_type="authorization_code", code=code) == {"error": "invalid_code"}
 
 

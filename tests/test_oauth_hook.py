@@ -111,7 +111,7 @@ def test_max_records_stops_early(oauth_emulator):
 def test_access_token_is_reused_across_hooks_and_file_is_private(oauth_emulator, tmp_path):
     for _ in range(3):
         assert ZohoInvoiceOAuthHook().validate_token()
-    assert oauth_emulator.v3.oauth.refreshes == 1
+    assert oauth_emulator.accounts.oauth.refreshes == 1
     directory = tmp_path / "tokens"
     files = list(directory.iterdir())
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
@@ -125,7 +125,7 @@ def test_token_cache_none_refreshes_per_hook(make_emulator, use_oauth_emulator):
     use_oauth_emulator(emulator, token_cache="none")
     for _ in range(3):
         assert ZohoInvoiceOAuthHook().validate_token()
-    assert emulator.v3.oauth.refreshes == 3
+    assert emulator.accounts.oauth.refreshes == 3
 
 
 def test_twelve_processes_starting_at_once_refresh_once(make_emulator, tmp_path):
@@ -163,7 +163,7 @@ def test_twelve_processes_starting_at_once_refresh_once(make_emulator, tmp_path)
     outputs = [process.communicate(timeout=120) for process in processes]
     lines = {out.strip() for out, _ in outputs}
     assert len(lines) == 1 and next(iter(lines)).startswith("False "), outputs[0][1][-2000:]
-    assert emulator.v3.oauth.refreshes == 1
+    assert emulator.accounts.oauth.refreshes == 1
 
 
 def test_expiry_in_the_middle_of_a_listing(make_emulator, use_oauth_emulator):
@@ -171,15 +171,15 @@ def test_expiry_in_the_middle_of_a_listing(make_emulator, use_oauth_emulator):
     use_oauth_emulator(emulator)
     records = list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=20))
     assert len({record["invoice_id"] for record in records}) == 300
-    assert emulator.v3.oauth.refreshes >= 2
+    assert emulator.accounts.oauth.refreshes >= 2
 
 
 def test_a_refused_token_is_refreshed_once(oauth_emulator):
     hook = ZohoInvoiceOAuthHook()
     assert len(list(hook.list_records("taxes"))) == 450
-    oauth_emulator.v3.expire_access_tokens()  # revoked behind the hook's back: the next call gets 401 code 57
+    oauth_emulator.accounts.expire_access_tokens()  # revoked behind the hook's back: the next call gets 401 code 57
     assert len(list(hook.list_records("taxes"))) == 450
-    assert oauth_emulator.v3.oauth.refreshes == 2
+    assert oauth_emulator.accounts.oauth.refreshes == 2
 
 
 def test_a_second_401_is_an_auth_error(make_emulator, use_oauth_emulator):
@@ -398,7 +398,7 @@ def test_secrets_stay_out_of_logs_and_errors(make_emulator, use_oauth_emulator, 
             list(hook.list_records("invoices", per_page=10))
         except Exception as exc:
             errors.append(repr(exc) + str(exc))
-    emulator.v3.expire_access_tokens()
+    emulator.accounts.expire_access_tokens()
     list(hook.list_records("invoices", per_page=10))
     access_tokens = {path.read_text() for path in (tmp_path / "tokens").glob("*.json")}
     token_values = [json.loads(text)["access_token"] for text in access_tokens]

@@ -96,7 +96,7 @@ def test_three_machines_refresh_once(make_emulator, use_oauth_emulator, redis_se
         )
     outputs = [process.communicate(timeout=120) for process in processes]
     assert [out.strip().splitlines()[-1] for out, _ in outputs] == ["60"] * 3, outputs[0][1][-2000:]
-    assert emulator.v3.oauth.refreshes == 1
+    assert emulator.accounts.oauth.refreshes == 1
     assert not any((tmp_path / f"machine-{machine}").exists() for machine in range(3))  # nothing on disk
     for out, err in outputs:
         assert REDIS_PASSWORD not in out + err
@@ -143,7 +143,7 @@ def test_redis_stopping_mid_run_does_not_fail_the_listing(
     redis_server.stop()
     rest = list(records)
     assert len(first) + len(rest) == 400
-    emulator.v3.expire_access_tokens()  # a refresh now has to do without Redis too
+    emulator.accounts.expire_access_tokens()  # a refresh now has to do without Redis too
     assert len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=200))) == 400
     out = capfd.readouterr().out
     assert out.count("The shared Zoho store (Redis at redis://127.0.0.1") >= 1

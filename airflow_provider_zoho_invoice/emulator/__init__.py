@@ -1,5 +1,10 @@
 """A local Zoho Invoice (API v3 with OAuth, and the legacy XML API), for tests, demos and offline DAG work."""
 
+from airflow_provider_zoho_invoice.emulator.accounts import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from airflow_provider_zoho_invoice.emulator.app import (
     ZohoInvoiceEmulator,
     connection_json,
@@ -15,12 +20,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
     DEFAULT_PASSWORD,
     Account,
 )
-from airflow_provider_zoho_invoice.emulator.v3 import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_ORGANIZATION,
-    DEFAULT_REFRESH_TOKEN,
-)
+from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION
 
 __all__ = [
     "DEFAULT_APIKEY",

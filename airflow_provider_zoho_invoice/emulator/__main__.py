@@ -8,6 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
+from airflow_provider_zoho_invoice.emulator.accounts import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from airflow_provider_zoho_invoice.emulator.app import ZohoInvoiceEmulator
 from airflow_provider_zoho_invoice.emulator.churn import Churn
 from airflow_provider_zoho_invoice.emulator.faults import FAULTS, FaultPlan
@@ -18,12 +23,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
     DEFAULT_PASSWORD,
     Account,
 )
-from airflow_provider_zoho_invoice.emulator.v3 import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_ORGANIZATION,
-    DEFAULT_REFRESH_TOKEN,
-)
+from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION
 
 DEFAULT_PORT = 18765
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         port = emulator.url.rsplit(":", 1)[1]
         if args.port_file:
             args.port_file.write_text(port)
-        grant_code = emulator.v3.issue_grant_code()
+        grant_code = emulator.accounts.issue_grant_code()
         print(
             f"Zoho Invoice emulator on {emulator.url}: {args.records} v3 records per resource, "
             f"{args.items} legacy items.\n"

@@ -21,6 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from airflow_provider_zoho_invoice.emulator.accounts import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    AccountsService,
+    OAuthState,
+)
 from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue
 from airflow_provider_zoho_invoice.emulator.churn import Churn
 from airflow_provider_zoho_invoice.emulator.faults import DropInjectedResets, FaultPlan, Responder
@@ -33,14 +40,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
     LegacyService,
 )
 from airflow_provider_zoho_invoice.emulator.records import RecordSet
-from airflow_provider_zoho_invoice.emulator.v3 import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_ORGANIZATION,
-    DEFAULT_REFRESH_TOKEN,
-    OAuthState,
-    V3Service,
-)
+from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION, V3Service
 from airflow_provider_zoho_invoice.legacy.constants import CODE_UNKNOWN_METHOD
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
@@ -108,23 +108,28 @@ class ZohoInvoiceEmulator:
         )
         counts = records if isinstance(records, dict) else dict.fromkeys(RESOURCES, records)
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
-        self.v3 = V3Service(
-            records=RecordSet(counts, seed=seed),
+        self.accounts = AccountsService(
             oauth=OAuthState(
                 clients={client_id: client_secret},
                 refresh_tokens={refresh_token: client_id},
                 token_lifetime=token_lifetime,
                 tokens_per_window=tokens_per_window,
             ),
+            serve=self._serve,
+            base_url=lambda: self.url,
+        )
+        self.v3 = V3Service(
+            records=RecordSet(counts, seed=seed),
+            accounts=self.accounts,
             organizations=organizations if organizations is not None else [dict(DEFAULT_ORGANIZATION)],
             per_minute_limit=per_minute_limit,
             daily_quota=daily_quota,
             churn=lambda: self.churn,
             serve=self._serve,
-            base_url=lambda: self.url,
         )
         self.app = Starlette(
             routes=[
+                *self.accounts.routes(),
                 *self.v3.routes(),
                 *self.legacy.routes(),
                 Route("/_emulator/stats", self._stats, methods=["GET"]),

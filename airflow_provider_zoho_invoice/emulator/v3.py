@@ -1,19 +1,17 @@
-"""The emulator's Zoho Invoice API v3 and Zoho Accounts OAuth 2.0 endpoints.
+"""The emulator's Zoho Invoice API v3: organizations, every list resource and record by id.
 
-Behaves as Zoho does where Zoho's behaviour is known: token errors with HTTP 200,
-the 10-tokens-per-10-minutes throttle, 401 with code 14 or 57, 429 with code 44 or 45,
-``X-Rate-Limit-*`` headers, ``page_context`` without a total.
+Behaves as Zoho does where Zoho's behaviour is known: 401 with code 14 or 57, 429 with code 44
+or 45, ``X-Rate-Limit-*`` headers, ``page_context`` without a total, the refusal of the
+``last_modified_time`` sort on expenses. Access tokens are Zoho Accounts' (``accounts.py``).
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from airflow_provider_zoho_invoice.emulator.accounts import JSON_TYPE, AccountsService, json_response
 from airflow_provider_zoho_invoice.emulator.cache import PageCache
 from airflow_provider_zoho_invoice.emulator.churn import Churn
 from airflow_provider_zoho_invoice.emulator.faults import Serve
@@ -37,17 +36,10 @@ from airflow_provider_zoho_invoice.v3.constants import (
     CODE_UNKNOWN_ORGANIZATION,
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
-    REVOKE_PATH,
-    TOKEN_PATH,
 )
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
-DEFAULT_CLIENT_ID = "1000.EMULATORCLIENTID"
-DEFAULT_CLIENT_SECRET = "emulator-client-secret"  # noqa: S105 - the emulator's demo client
-DEFAULT_REFRESH_TOKEN = "1000.emulator-refresh-token"  # noqa: S105
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
-JSON_TYPE = "application/json;charset=UTF-8"
-TOKEN_WINDOW = 600.0
 _SINGULAR_MESSAGES = {
     "items": "Item",
     "contacts": "Contact",
@@ -68,29 +60,6 @@ _REPORT_NAMES = {
 }
 
 
-def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        encode(value), status_code=status, media_type=JSON_TYPE, headers={"Server": "ZGS", **(headers or {})}
-    )
-
-
-@dataclass
-class OAuthState:
-    """Clients, refresh tokens and access tokens Zoho Accounts knows."""
-
-    clients: dict[str, str] = field(default_factory=lambda: {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET})
-    refresh_tokens: dict[str, str] = field(default_factory=lambda: {DEFAULT_REFRESH_TOKEN: DEFAULT_CLIENT_ID})
-    access_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)  # token -> (expiry, refresh)
-    grant_codes: dict[str, str] = field(default_factory=dict)  # code -> client id
-    token_lifetime: float = 3600.0
-    tokens_per_window: int = 10
-    grants: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    refreshes: int = 0
-    """Access tokens issued through the refresh grant: what Zoho's throttle counts."""
-    issued: list[str] = field(default_factory=list)
-    """Every access token ever issued, so that tests can look for them in logs."""
-
-
 class V3Service:
     """Routes and state of API v3 inside :class:`ZohoInvoiceEmulator` (which records and injects faults)."""
 
@@ -98,23 +67,20 @@ class V3Service:
         self,
         *,
         records: RecordSet,
-        oauth: OAuthState,
+        accounts: AccountsService,
         organizations: list[dict[str, Any]],
         per_minute_limit: int,
         daily_quota: int,
         churn: Callable[[], Churn],
         serve: Serve,
-        base_url: Callable[[], str],
     ) -> None:
         self.records = records
-        self.oauth = oauth
+        self.accounts = accounts
         self.organizations = organizations
         self.per_minute_limit = per_minute_limit
         self.daily_quota = daily_quota
         self._serve = serve
-        self._base_url = base_url
         self._lock = threading.Lock()
-        self._counter = 0
         self._calls: dict[str, deque[float]] = defaultdict(deque)
         self.window = 60.0
         """Seconds over which ``per_minute_limit`` counts (shorter in tests)."""
@@ -124,8 +90,6 @@ class V3Service:
 
     def routes(self) -> list[Route]:
         return [
-            Route(TOKEN_PATH, self._token, methods=["POST"]),
-            Route(REVOKE_PATH, self._revoke, methods=["POST"]),
             Route(f"{API_ROOT}/organizations", self._organizations, methods=["GET"]),
             Route(f"{API_ROOT}/settings/taxes", self._list_route("taxes"), methods=["GET"]),
             Route(f"{API_ROOT}/settings/taxes/{{record_id}}", self._get_route("taxes"), methods=["GET"]),
@@ -139,104 +103,6 @@ class V3Service:
                 )
             ),
         ]
-
-    # -- Zoho Accounts --------------------------------------------------------------------------
-
-    async def _token(self, request: Request) -> Response:
-        return await self._serve(request, "token", self._token_response)
-
-    def _new_token(self) -> str:
-        with self._lock:
-            self._counter += 1
-            counter = self._counter
-        return "1000." + hashlib.sha256(f"access-{counter}-{time.time()}".encode()).hexdigest()[:48]
-
-    def _token_response(self, request: Request, params: dict[str, str]) -> Response:
-        state = self.oauth
-        client_id = params.get("client_id", "")
-        if client_id not in state.clients:
-            return _json({"error": "invalid_client"})
-        if params.get("client_secret") != state.clients[client_id]:
-            return _json({"error": "invalid_client_secret"})
-        grant = params.get("grant_type")
-        if grant == "authorization_code":
-            code = params.get("code", "")
-            if state.grant_codes.pop(code, None) != client_id:
-                return _json({"error": "invalid_code"})
-            refresh = "1000." + hashlib.sha256(f"refresh-{code}".encode()).hexdigest()[:48]
-            state.refresh_tokens[refresh] = client_id
-            access = self._issue(refresh)
-            return _json(
-                {
-                    "access_token": access,
-                    "refresh_token": refresh,
-                    "api_domain": self._base_url(),
-                    "token_type": "Bearer",
-                    "expires_in": int(state.token_lifetime),
-                }
-            )
-        if grant != "refresh_token":
-            return _json({"error": "unsupported_grant_type"})
-        refresh = params.get("refresh_token", "")
-        if state.refresh_tokens.get(refresh) != client_id:
-            return _json({"error": "invalid_code"})
-        now = time.monotonic()
-        with self._lock:
-            recent = state.grants[refresh]
-            while recent and recent[0] <= now - TOKEN_WINDOW:
-                recent.popleft()
-            if len(recent) >= state.tokens_per_window:
-                return _json(
-                    {
-                        "error_description": "You have made too many requests continuously. "
-                        "Please try again after some time.",
-                        "error": "Access Denied",
-                        "status": "failure",
-                    }
-                )
-            recent.append(now)
-            state.refreshes += 1
-        access = self._issue(refresh)
-        return _json(
-            {
-                "access_token": access,
-                "api_domain": self._base_url(),
-                "token_type": "Bearer",
-                "expires_in": int(state.token_lifetime)
-                if state.token_lifetime >= 1
-                else state.token_lifetime,
-            }
-        )
-
-    def _issue(self, refresh: str) -> str:
-        access = self._new_token()
-        with self._lock:
-            self.oauth.access_tokens[access] = (time.monotonic() + self.oauth.token_lifetime, refresh)
-            self.oauth.issued.append(access)
-        return access
-
-    async def _revoke(self, request: Request) -> Response:
-        def respond(request: Request, params: dict[str, str]) -> Response:
-            token = params.get("token", "")
-            with self._lock:
-                self.oauth.refresh_tokens.pop(token, None)
-                for access, (_, refresh) in list(self.oauth.access_tokens.items()):
-                    if refresh == token:
-                        del self.oauth.access_tokens[access]
-            return _json({"status": "success"})
-
-        return await self._serve(request, "revoke", respond)
-
-    def issue_grant_code(self, client_id: str = DEFAULT_CLIENT_ID) -> str:
-        """A one-time grant code, as Zoho's API console makes for a Self Client."""
-        code = "1000." + hashlib.sha256(f"code-{self._new_token()}".encode()).hexdigest()[:40]
-        self.oauth.grant_codes[code] = client_id
-        return code
-
-    def expire_access_tokens(self) -> None:
-        """Make every issued access token invalid now, as an hour passing would."""
-        with self._lock:
-            self.oauth.access_tokens.clear()
 
     # -- API ------------------------------------------------------------------------------------
 
@@ -254,7 +120,7 @@ class V3Service:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme != "Zoho-oauthtoken" or not token:
-            return _json(
+            return json_response(
                 {
                     "code": CODE_NO_AUTHENTICATION,
                     "message": "The request could not be authenticated as the authentication value you "
@@ -262,10 +128,8 @@ class V3Service:
                 },
                 401,
             ), ""
-        with self._lock:
-            known = self.oauth.access_tokens.get(token)
-        if known is None or known[0] <= time.monotonic():
-            return _json(
+        if not self.accounts.access_token_valid(token):
+            return json_response(
                 {"code": CODE_NOT_AUTHORIZED, "message": "You are not authorized to perform this operation"},
                 401,
             ), ""
@@ -273,11 +137,11 @@ class V3Service:
             return None, ""
         org_id = request.headers.get(ORGANIZATION_HEADER) or request.query_params.get("organization_id", "")
         if not org_id:
-            return _json(
+            return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for organization_id"}, 400
             ), ""
         if org_id not in {str(org["organization_id"]) for org in self.organizations}:
-            return _json(
+            return json_response(
                 {
                     "code": CODE_UNKNOWN_ORGANIZATION,
                     "message": f"This user is not associated with the CompanyID/CompanyName:{org_id}.",
@@ -290,7 +154,7 @@ class V3Service:
         now = time.monotonic()
         with self._lock:
             if self.daily_quota and self.calls_today[organization] >= self.daily_quota:
-                return _json(
+                return json_response(
                     {
                         "code": CODE_DAILY_QUOTA,
                         "message": "The API call for this organization has exceeded the maximum call rate "
@@ -304,7 +168,7 @@ class V3Service:
                 while recent and recent[0] <= now - self.window:
                     recent.popleft()
                 if len(recent) >= self.per_minute_limit:
-                    return _json(
+                    return json_response(
                         {
                             "code": CODE_PER_MINUTE_LIMIT,
                             "message": "For security reasons your organization has been blocked as it have "
@@ -322,7 +186,7 @@ class V3Service:
             refusal, _ = self._authorize(request, organization=False)
             if refusal is not None:
                 return refusal
-            return _json({"code": 0, "message": "success", "organizations": self.organizations})
+            return json_response({"code": 0, "message": "success", "organizations": self.organizations})
 
         return await self._serve(request, "organizations", respond)
 
@@ -347,23 +211,23 @@ class V3Service:
             page = int(params.get("page", "1"))
             per_page = int(params.get("per_page", str(MAX_PER_PAGE)))
         except ValueError:
-            return _json(
+            return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for page"}, 400, headers
             )
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-            return _json(
+            return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for page or per_page"},
                 400,
                 headers,
             )
         sort_column = params.get("sort_column")
         if name == "expenses" and sort_column == "last_modified_time":
-            return _json(
+            return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for sort_column"}, 400, headers
             )
         modified_since = params.get("last_modified_time")
         if modified_since is not None and parse_zoho_time(modified_since) is None:
-            return _json(
+            return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for last_modified_time"},
                 400,
                 headers,
@@ -446,9 +310,11 @@ class V3Service:
         headers = self._quota_headers(organization)
         record = self.records.get(name, request.path_params["record_id"])
         if record is None:
-            return _json(
+            return json_response(
                 {"code": CODE_NOT_FOUND, "message": f"{_SINGULAR_MESSAGES[name]} does not exist."},
                 404,
                 headers,
             )
-        return _json({"code": 0, "message": "success", RESOURCES[name].record_key: record}, 200, headers)
+        return json_response(
+            {"code": 0, "message": "success", RESOURCES[name].record_key: record}, 200, headers
+        )

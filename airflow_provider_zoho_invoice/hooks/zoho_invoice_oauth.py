@@ -17,31 +17,29 @@ from airflow_provider_zoho_invoice.arguments import (
     check_per_page,
 )
 from airflow_provider_zoho_invoice.compat import mask_secrets
-from airflow_provider_zoho_invoice.connection import check_url
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
-    ZohoInvoiceAuthError,
-    ZohoInvoiceConfigError,
     ZohoInvoiceResponseError,
 )
 from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook, check_id
-from airflow_provider_zoho_invoice.redaction import snippet
-from airflow_provider_zoho_invoice.transport import Answer, Transport
+from airflow_provider_zoho_invoice.transport import Transport
 from airflow_provider_zoho_invoice.v3 import incremental
 from airflow_provider_zoho_invoice.v3.answers import (
     answer_code,
-    api_error,
-    decode_object,
+    api_document,
     format_zoho_time,
     json_safe,
+    only_organization,
+    retryable,
 )
-from airflow_provider_zoho_invoice.v3.config import ZohoInvoiceOAuthConfig, oauth_config_from_connection
+from airflow_provider_zoho_invoice.v3.config import (
+    ZohoInvoiceOAuthConfig,
+    api_root,
+    oauth_config_from_connection,
+)
 from airflow_provider_zoho_invoice.v3.constants import (
-    API_ROOT,
-    CODE_DAILY_QUOTA,
     CODE_NOT_FOUND,
     CONN_TYPE,
-    DATA_CENTERS,
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
 )
@@ -54,6 +52,7 @@ from airflow_provider_zoho_invoice.v3.tokens import (
     FileTokenStore,
     MemoryTokenStore,
     TokenManager,
+    TokenStore,
     default_token_directory,
     store_key,
 )
@@ -62,13 +61,6 @@ if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.v3.redis_store import SharedStore
 
 _METHODS = ("GET", "POST", "PUT", "DELETE")
-
-
-def _retryable(status: int, body: bytes) -> bool:
-    """5xx and per-minute throttling heal with time; the daily quota (code 45) does not for hours."""
-    if status >= 500:
-        return True
-    return status == 429 and answer_code(body) != CODE_DAILY_QUOTA
 
 
 class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
@@ -94,7 +86,6 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     ) -> None:
         super().__init__(zoho_invoice_conn_id, **kwargs)
         self._overrides["token_cache"] = token_cache
-        self._checked_domains: dict[str, str] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -131,29 +122,16 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
 
     @cached_property
     def transport(self) -> Transport:
-        limiter = None
-        requests_per_minute = self.config.transport.requests_per_minute
-        url = self.config.shared_store_url
-        if self.shared is not None and url is not None and requests_per_minute > 0:
-            from airflow_provider_zoho_invoice.v3.redis_store import SharedRateLimiter
-
-            limiter = SharedRateLimiter(
-                self.shared,
-                url,
-                requests_per_minute,
-                self._organization_key(),
-                window=self.config.transport.rate_window,
-            )
-        return Transport(self.config.transport, log=self.log, accept="application/json", limiter=limiter)
+        settings, limiter = self.config.transport, None
+        if self.shared is not None and settings.requests_per_minute > 0:
+            key = self._organization_key()
+            limiter = self.shared.rate_limiter(settings.requests_per_minute, key, settings.rate_window)
+        return Transport(settings, log=self.log, accept="application/json", limiter=limiter)
 
     @cached_property
     def quota(self) -> Quota:
         """What Zoho last said of the organization's daily quota."""
-        shared = None
-        if self.shared is not None:
-            from airflow_provider_zoho_invoice.v3.redis_store import SharedQuota
-
-            shared = SharedQuota(self.shared, self._organization_key())
+        shared = self.shared.quota(self._organization_key()) if self.shared is not None else None
         return Quota(log=self.log, min_daily_remaining=self.config.min_daily_remaining, shared=shared)
 
     @cached_property
@@ -167,9 +145,8 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         config = self.config
         client_id, _, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
         key = store_key(config.accounts_url, client_id, refresh_token)
-        store: Any
         if config.token_cache == "none":  # noqa: S105 - a store kind, not a secret
-            store = MemoryTokenStore()
+            store: TokenStore = MemoryTokenStore()
         else:
             store = FileTokenStore(
                 _token_directory(),
@@ -179,9 +156,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 ),
             )
             if self.shared is not None:
-                from airflow_provider_zoho_invoice.v3.redis_store import RedisTokenStore
-
-                store = RedisTokenStore(self.shared, key, fallback=store)
+                store = self.shared.token_store(key, fallback=store)
         return TokenManager(store, self.oauth.refresh)
 
     def exchange_grant_code(self, code: str) -> str:
@@ -189,20 +164,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         return self.oauth.exchange_grant_code(code)
 
     def _api_base(self, token: AccessToken) -> str:
-        """The API host: pinned by the connection, else named by the token answer, else the data centre's."""
-        config = self.config
-        domain = config.api_domain or token.api_domain or DATA_CENTERS[config.data_center][1]
-        checked = self._checked_domains.get(domain)
-        if checked is None:
-            try:
-                checked = check_url(domain, field="api_domain", conn_id=self.zoho_invoice_conn_id)
-            except ZohoInvoiceConfigError as exc:
-                raise ZohoInvoiceConfigError(
-                    f"Zoho Accounts named an API domain this hook will not use ({exc}); pin the "
-                    "connection's 'api_domain' extra to your data centre's https:// API host"
-                ) from None
-            self._checked_domains[domain] = checked
-        return f"{checked}{API_ROOT}"
+        return api_root(self.config, token.api_domain, self.zoho_invoice_conn_id)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -227,7 +189,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
                 path=path,
                 secrets=(*self.config.secrets, token.value),
-                retryable=_retryable,
+                retryable=retryable,
             )
             self.quota.note(answer.headers)
             if answer.status == 401 and attempt == 1:
@@ -238,31 +200,14 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 )
                 token = self.tokens.replace(token)
                 continue
-            return self._document(answer, path, token)
-        raise AssertionError("unreachable")
-
-    def _document(self, answer: Answer, path: str, token: AccessToken) -> dict[str, Any]:
-        secrets = (*self.config.secrets, token.value)
-        try:
-            document = decode_object(answer.body, path=path, status_code=answer.status, secrets=secrets)
-        except ZohoInvoiceResponseError:
-            if answer.status == 401:
-                raise ZohoInvoiceAuthError(
-                    401, "Zoho Invoice refused a freshly issued access token", path=path, permanent=True
-                ) from None
-            raise
-        if document.get("code") != 0:
-            error = api_error(document, path=path, reset_seconds=self.quota.reset_seconds)
-            if isinstance(error, ZohoInvoiceAuthError):
-                error.permanent = True  # a fresh token was refused too: waiting will not change that
-            raise error
-        if answer.status >= 400:
-            raise ZohoInvoiceResponseError(
-                f"Zoho Invoice answered {path} with HTTP {answer.status} but code 0",
-                status_code=answer.status,
-                snippet=snippet(answer.body, secrets),
+            return api_document(
+                answer.status,
+                answer.body,
+                path=path,
+                secrets=(*self.config.secrets, token.value),
+                reset_seconds=self.quota.reset_seconds,
             )
-        return document
+        raise AssertionError("unreachable")
 
     # -- organization ---------------------------------------------------------------------------
 
@@ -278,25 +223,14 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         configured = self.config.organization_id
         if configured:
             return configured
-        found = self.organizations()
-        if len(found) == 1:
-            organization_id = str(found[0].get("organization_id"))
-            self.log.info(
-                "Using Zoho Invoice organization %s (%s), the account's only one",
-                organization_id,
-                found[0].get("name"),
-            )
-            return organization_id
-        if not found:
-            raise ZohoInvoiceConfigError(
-                f"Connection '{self.zoho_invoice_conn_id}': the Zoho account has no Zoho Invoice "
-                "organization; create one in Zoho Invoice or use the account that owns it"
-            )
-        listed = "; ".join(f"{org.get('organization_id')} ({org.get('name')})" for org in found)
-        raise ZohoInvoiceConfigError(
-            f"Connection '{self.zoho_invoice_conn_id}': the account belongs to {len(found)} organizations "
-            f"({listed}); set the 'organization_id' extra to the one to use"
+        chosen = only_organization(self.organizations(), self.zoho_invoice_conn_id)
+        organization_id = str(chosen.get("organization_id"))
+        self.log.info(
+            "Using Zoho Invoice organization %s (%s), the account's only one",
+            organization_id,
+            chosen.get("name"),
         )
+        return organization_id
 
     # -- API ------------------------------------------------------------------------------------
 

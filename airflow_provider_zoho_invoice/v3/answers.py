@@ -16,6 +16,7 @@ import msgspec
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
+    ZohoInvoiceConfigError,
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
@@ -148,6 +149,58 @@ def api_error(
     if remedy:
         error.args = (f"{error.args[0]}. {remedy}",)
     return error
+
+
+def api_document(
+    status: int, body: bytes, *, path: str, secrets: Iterable[str | None], reset_seconds: int | None
+) -> dict[str, Any]:
+    """The object of a successful API answer; any other answer raises the error it stands for.
+
+    Called after the one token refresh a 401 allows, so a refusal of the credentials is permanent.
+    """
+    try:
+        document = decode_object(body, path=path, status_code=status, secrets=secrets)
+    except ZohoInvoiceResponseError:
+        if status == 401:
+            raise ZohoInvoiceAuthError(
+                401, "Zoho Invoice refused a freshly issued access token", path=path, permanent=True
+            ) from None
+        raise
+    if document.get("code") != 0:
+        error = api_error(document, path=path, reset_seconds=reset_seconds)
+        if isinstance(error, ZohoInvoiceAuthError):
+            error.permanent = True  # a fresh token was refused too: waiting will not change that
+        raise error
+    if status >= 400:
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice answered {path} with HTTP {status} but code 0",
+            status_code=status,
+            snippet=snippet(body, secrets),
+        )
+    return document
+
+
+def only_organization(found: list[dict[str, Any]], conn_id: str) -> dict[str, Any]:
+    """The account's one organization, or a config error that lists them (or says there is none)."""
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ZohoInvoiceConfigError(
+            f"Connection '{conn_id}': the Zoho account has no Zoho Invoice organization; create one in "
+            "Zoho Invoice or use the account that owns it"
+        )
+    listed = "; ".join(f"{org.get('organization_id')} ({org.get('name')})" for org in found)
+    raise ZohoInvoiceConfigError(
+        f"Connection '{conn_id}': the account belongs to {len(found)} organizations ({listed}); set the "
+        "'organization_id' extra to the one to use"
+    )
+
+
+def retryable(status: int, body: bytes) -> bool:
+    """5xx and throttling (codes 44, 1070) heal with time; the daily quota (code 45) not for hours."""
+    if status >= 500:
+        return True
+    return status == 429 and answer_code(body) != CODE_DAILY_QUOTA
 
 
 def answer_code(body: bytes) -> int | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.connection import check_url, read_extras, transport_settings, whole_number
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
 from airflow_provider_zoho_invoice.transport import TransportSettings
-from airflow_provider_zoho_invoice.v3.constants import CONN_TYPE, DATA_CENTERS, DEFAULT_DATA_CENTER
+from airflow_provider_zoho_invoice.v3.constants import API_ROOT, CONN_TYPE, DATA_CENTERS, DEFAULT_DATA_CENTER
 
 TOKEN_CACHES = ("file", "none")
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -149,3 +150,20 @@ def _is_redis_url(text: str) -> bool:
         return False
     database = parts.path.strip("/")
     return bool(parts.hostname) and (database == "" or database.isdigit())
+
+
+def api_root(config: ZohoInvoiceOAuthConfig, token_domain: str | None, conn_id: str) -> str:
+    """Where API calls go: the connection's pinned domain, else the token answer's, else the data centre's."""
+    domain = config.api_domain or token_domain or DATA_CENTERS[config.data_center][1]
+    return f"{_checked_domain(domain, conn_id)}{API_ROOT}"
+
+
+@lru_cache(maxsize=64)
+def _checked_domain(domain: str, conn_id: str) -> str:
+    try:
+        return check_url(domain, field="api_domain", conn_id=conn_id)
+    except ZohoInvoiceConfigError as exc:
+        raise ZohoInvoiceConfigError(
+            f"Zoho Accounts named an API domain this hook will not use ({exc}); pin the "
+            "connection's 'api_domain' extra to your data centre's https:// API host"
+        ) from None

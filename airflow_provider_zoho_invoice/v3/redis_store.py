@@ -56,6 +56,16 @@ class SharedStore:
 
         return (redis.RedisError, OSError)
 
+    def rate_limiter(self, limit: int, key: str, window: float) -> SharedRateLimiter:
+        """One request budget for the organization ``key`` names, across every task and machine."""
+        return SharedRateLimiter(self, self._url, limit, key, window=window)
+
+    def quota(self, key: str) -> SharedQuota:
+        return SharedQuota(self, key)
+
+    def token_store(self, key: str, fallback: FileTokenStore) -> RedisTokenStore:
+        return RedisTokenStore(self, key, fallback=fallback)
+
     def run(self, operation: Callable[[], T], fallback: Callable[[], T]) -> T:
         """``operation()`` against Redis, or ``fallback()`` (for good) once Redis has failed."""
         if not self.failed:

@@ -256,13 +256,13 @@ def test_no_oauth_secret_reaches_logs_output_or_exceptions(
         drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
         drive(lambda: ZohoInvoiceOAuthHook().get_record("invoices", "260815000299999999"))
         texts.append(repr(ZohoInvoiceOAuthHook().test_connection()))
-    emulator.v3.expire_access_tokens()
+    emulator.accounts.expire_access_tokens()
     drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
     drive(lambda: ZohoInvoiceOAuthHook().exchange_grant_code(GRANT_CODE))
 
     out, err = capfd.readouterr()
     everything = [*texts, *capture_logs.lines, out, err]
-    access_tokens = [token for emulator in emulators for token in emulator.v3.oauth.issued]
+    access_tokens = [token for emulator in emulators for token in emulator.accounts.oauth.issued]
     assert len(access_tokens) >= 3
     assert any("GET /invoice/v3/" in line for line in capture_logs.lines)  # urllib3's lines are captured
     assert any("invalid_code" in text for text in texts) and "refreshing it once" in out
@@ -312,7 +312,7 @@ def test_no_oauth_secret_reaches_xcom_rendered_fields_or_task_logs(
         ]
     out, err = capfd.readouterr()
     assert "invalid_code" in out and len(stored) >= 12
-    for secret in [*OAUTH_SECRETS, *emulator.v3.oauth.issued]:
+    for secret in [*OAUTH_SECRETS, *emulator.accounts.oauth.issued]:
         for text in (*stored, out, err):
             assert secret not in text
 
@@ -325,6 +325,6 @@ def test_oauth_run_time_secrets_are_registered_with_airflows_masker(make_emulato
     emulator = oauth_emulator_for_leaks(make_emulator)
     use_oauth_emulator(emulator)
     assert ZohoInvoiceOAuthHook().validate_token()
-    (access_token,) = emulator.v3.oauth.issued
+    (access_token,) = emulator.accounts.oauth.issued
     for secret in (CLIENT_SECRET, REFRESH_TOKEN, access_token):
         assert redact(f"value: {secret}") == "value: ***"
