@@ -8,13 +8,18 @@ and each hook answers in its protocol's terms.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.connection import fetch_connection
-from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError, ZohoInvoiceError
+from airflow_provider_zoho_invoice.exceptions import (
+    ZohoInvoiceAPIError,
+    ZohoInvoiceAuthError,
+    ZohoInvoiceError,
+)
 from airflow_provider_zoho_invoice.redaction import for_connection_test, redact
 
 if TYPE_CHECKING:
@@ -25,6 +30,19 @@ if TYPE_CHECKING:
 
 TEST_TIMEOUT = 10.0
 """Longest connect and read timeout of ``test_connection``: the UI waits for it."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What an operator asks a hook to list."""
+
+    resource: str
+    per_page: int
+    max_rows: int | None
+    concurrency: int
+    params: dict[str, Any] | None
+    modified_since: datetime | None
+    modified_before: datetime | None
 
 
 class ZohoInvoiceBaseHook(BaseHook):
@@ -116,7 +134,18 @@ class ZohoInvoiceBaseHook(BaseHook):
         json_safe: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """A resource's records as dicts; ``json_safe`` for XCom, which would turn ``Decimal`` into float."""
+        listing = Listing(resource, per_page, max_rows, concurrency, params, modified_since, modified_before)
+        records = self._records(listing)
+        return (self.as_row(record) if json_safe else self._file_row(record) for record in records)
+
+    def _records(self, listing: Listing) -> Iterator[Any]:
+        """The records a listing asks for, in the protocol's own types."""
         raise NotImplementedError
+
+    def _file_row(self, record: Any) -> dict[str, Any]:
+        """One record as a file holds it (Zoho's number text kept where the protocol has it)."""
+        row: dict[str, Any] = record
+        return row
 
     def csv_fields(self, resource: str) -> Sequence[str] | None:
         """The CSV header when the protocol fixes one (so an empty file still has it); else None."""
@@ -126,7 +155,28 @@ class ZohoInvoiceBaseHook(BaseHook):
         """OpenLineage's namespace of the records this connection reads."""
         raise NotImplementedError
 
+    item_not_found_codes: frozenset[int] = frozenset()
+    """Zoho's codes for "no such item": find_item answers None for them."""
+
     def find_item(self, *, item_id: str | None = None, name: str | None = None) -> Any:
+        """The item with this ID, or the first with exactly this name; None if there is none (yet)."""
+        if bool(item_id) == bool(name):
+            raise ValueError("find_item needs exactly one of item_id or name")
+        if item_id:
+            try:
+                return self.get_item(item_id)
+            except ZohoInvoiceAPIError as exc:
+                if exc.code in self.item_not_found_codes:
+                    return None
+                raise
+        assert name is not None
+        return self._item_named(name)
+
+    def get_item(self, item_id: str) -> Any:
+        raise NotImplementedError
+
+    def _item_named(self, name: str) -> Any:
+        """The first item whose name is exactly ``name``, or None."""
         raise NotImplementedError
 
     def as_row(self, record: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -16,11 +15,10 @@ from airflow_provider_zoho_invoice.arguments import (
 )
 from airflow_provider_zoho_invoice.compat import mask_secrets
 from airflow_provider_zoho_invoice.exceptions import (
-    ZohoInvoiceAPIError,
     ZohoInvoiceConfigError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook, check_id
+from airflow_provider_zoho_invoice.hooks.base import Listing, ZohoInvoiceBaseHook, check_id
 from airflow_provider_zoho_invoice.legacy.answers import (
     ITEM_FIELDS,
     PageContext,
@@ -55,6 +53,7 @@ class ZohoInvoiceHook(ZohoInvoiceBaseHook):
 
     conn_type = CONN_TYPE
     hook_name = "Zoho Invoice"
+    item_not_found_codes = frozenset({CODE_ITEM_NOT_FOUND})
 
     @cached_property
     def config(self) -> ZohoInvoiceConnectionConfig:
@@ -143,20 +142,8 @@ class ZohoInvoiceHook(ZohoInvoiceBaseHook):
         status, body = self._api_post(path)
         return parse_single_item(body, path=path, status_code=status, secrets=self.config.secrets)
 
-    def find_item(self, *, item_id: str | None = None, name: str | None = None) -> ZohoInvoiceItem | None:
-        """The item with this ID, or the first with exactly this name; None if there is none (yet).
-
-        By name, the catalogue is read page by page until a match, as the API cannot filter.
-        """
-        if bool(item_id) == bool(name):
-            raise ValueError("find_item needs exactly one of item_id or name")
-        if item_id:
-            try:
-                return self.get_item(item_id)
-            except ZohoInvoiceAPIError as exc:
-                if exc.code == CODE_ITEM_NOT_FOUND:
-                    return None
-                raise
+    def _item_named(self, name: str) -> ZohoInvoiceItem | None:
+        """The catalogue is read page by page until a match, as the legacy API cannot filter."""
         return next((item for item in self.list_items() if item.name == name), None)
 
     def check_credentials(self) -> None:
@@ -195,28 +182,20 @@ class ZohoInvoiceHook(ZohoInvoiceBaseHook):
 
     # -- the interface operators and sensors use ------------------------------------------------
 
-    def rows(
-        self,
-        resource: str,
-        *,
-        per_page: int,
-        max_rows: int | None = None,
-        concurrency: int = 1,
-        params: dict[str, Any] | None = None,
-        modified_since: datetime | None = None,
-        modified_before: datetime | None = None,
-        json_safe: bool = False,
-    ) -> Iterator[dict[str, Any]]:
-        """Items as ``ZohoInvoiceItem.to_dict()`` (always JSON-safe); the legacy API lists nothing else."""
-        if resource != "items" or params or modified_since or modified_before:
-            asked = resource if resource != "items" else "items by query or interval"
+    def _records(self, listing: Listing) -> Iterator[ZohoInvoiceItem]:
+        if listing.resource != "items" or listing.params or listing.modified_since or listing.modified_before:
+            asked = listing.resource if listing.resource != "items" else "items by query or interval"
             raise ZohoInvoiceConfigError(
                 f"Connection '{self.zoho_invoice_conn_id}' is a legacy '{CONN_TYPE}' connection, whose API "
                 f"lists only the whole item catalogue: listing {asked} needs a 'zoho_invoice_oauth' "
                 "connection (Zoho Invoice API v3)"
             )
-        items = self.list_items(per_page=per_page, max_items=max_rows, concurrency=concurrency)
-        return (item.to_dict() for item in items)
+        return self.list_items(
+            per_page=listing.per_page, max_items=listing.max_rows, concurrency=listing.concurrency
+        )
+
+    def _file_row(self, record: Any) -> dict[str, Any]:
+        return self.as_row(record)  # the JSON-safe form: rates as decimal text
 
     def csv_fields(self, resource: str) -> Sequence[str]:
         return ITEM_FIELDS  # one fixed shape, so even an empty file has its header

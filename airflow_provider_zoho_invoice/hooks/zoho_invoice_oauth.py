@@ -18,10 +18,9 @@ from airflow_provider_zoho_invoice.arguments import (
 )
 from airflow_provider_zoho_invoice.compat import mask_secrets
 from airflow_provider_zoho_invoice.exceptions import (
-    ZohoInvoiceAPIError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook, check_id
+from airflow_provider_zoho_invoice.hooks.base import Listing, ZohoInvoiceBaseHook, check_id
 from airflow_provider_zoho_invoice.transport import Transport
 from airflow_provider_zoho_invoice.v3 import incremental
 from airflow_provider_zoho_invoice.v3.answers import (
@@ -76,6 +75,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
 
     conn_type = CONN_TYPE
     hook_name = "Zoho Invoice (OAuth 2.0)"
+    item_not_found_codes = frozenset({CODE_NOT_FOUND})
 
     def __init__(
         self,
@@ -344,17 +344,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     def get_item(self, item_id: str) -> dict[str, Any]:
         return self.get_record("items", item_id)
 
-    def find_item(self, *, item_id: str | None = None, name: str | None = None) -> dict[str, Any] | None:
-        """The item with this ID, or the first with exactly this name; None if there is none (yet)."""
-        if bool(item_id) == bool(name):
-            raise ValueError("find_item needs exactly one of item_id or name")
-        if item_id:
-            try:
-                return self.get_item(item_id)
-            except ZohoInvoiceAPIError as exc:
-                if exc.code == CODE_NOT_FOUND:
-                    return None
-                raise
+    def _item_named(self, name: str) -> dict[str, Any] | None:
         # Zoho filters by name on the server; the exact comparison guards against a looser match.
         matches = self.list_records("items", params={"name": name})
         return next((item for item in matches if item.get("name") == name), None)
@@ -365,28 +355,16 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
 
     # -- the interface operators and sensors use ------------------------------------------------
 
-    def rows(
-        self,
-        resource: str,
-        *,
-        per_page: int,
-        max_rows: int | None = None,
-        concurrency: int = 1,
-        params: dict[str, Any] | None = None,
-        modified_since: datetime | None = None,
-        modified_before: datetime | None = None,
-        json_safe: bool = False,
-    ) -> Iterator[dict[str, Any]]:
-        records = self.list_records(
-            resource,
-            params=params,
-            per_page=per_page,
-            max_records=max_rows,
-            concurrency=concurrency,
-            modified_since=modified_since,
-            modified_before=modified_before,
+    def _records(self, listing: Listing) -> Iterator[dict[str, Any]]:
+        return self.list_records(
+            listing.resource,
+            params=listing.params,
+            per_page=listing.per_page,
+            max_records=listing.max_rows,
+            concurrency=listing.concurrency,
+            modified_since=listing.modified_since,
+            modified_before=listing.modified_before,
         )
-        return (self.as_row(record) for record in records) if json_safe else records
 
     def lineage_namespace(self) -> str:
         return f"zoho-invoice://{self.organization_id}"

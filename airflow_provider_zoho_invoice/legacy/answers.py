@@ -117,7 +117,7 @@ def refuse_dtd(body: bytes, *, status_code: int | None, secrets: Iterable[str | 
         )
 
 
-def api_error(code: int | None, message: str, path: str | None) -> ZohoInvoiceAPIError:
+def error_for_code(code: int | None, message: str, path: str | None) -> ZohoInvoiceAPIError:
     if code in AUTH_ERROR_CODES:
         return ZohoInvoiceAuthError(code, message, path=path, remedy=_AUTH_REMEDIES.get(code))
     return ZohoInvoiceAPIError(code, message, path=path)
@@ -137,7 +137,7 @@ def _lenient_error(body: bytes) -> ZohoInvoiceAPIError | None:
     message_match = _LENIENT_MESSAGE.search(body)
     code = int(code_match.group(1)) if code_match else None
     message = message_match.group(1).decode("utf-8", "replace").strip() if message_match else ""
-    return api_error(code, message or "no message", None)
+    return error_for_code(code, message or "no message", None)
 
 
 def parse_root(
@@ -173,7 +173,7 @@ def parse_root(
     if status == "1":
         return root
     if status == "0":
-        raise api_error(_to_int(root.findtext("Code")), (root.findtext("Message") or "").strip(), path)
+        raise error_for_code(_to_int(root.findtext("Code")), (root.findtext("Message") or "").strip(), path)
     raise ZohoInvoiceResponseError(
         f"Zoho Invoice answered {path} with an unknown status {status!r}",
         status_code=status_code,

@@ -124,7 +124,7 @@ _API_REMEDIES = {
 }
 
 
-def api_error(
+def error_for_document(
     document: dict[str, Any], *, path: str, reset_seconds: int | None = None
 ) -> ZohoInvoiceAPIError:
     """The error a non-zero ``code`` stands for."""
@@ -167,7 +167,7 @@ def api_document(
             ) from None
         raise
     if document.get("code") != 0:
-        error = api_error(document, path=path, reset_seconds=reset_seconds)
+        error = error_for_document(document, path=path, reset_seconds=reset_seconds)
         if isinstance(error, ZohoInvoiceAuthError):
             error.permanent = True  # a fresh token was refused too: waiting will not change that
         raise error
