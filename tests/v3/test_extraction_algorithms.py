@@ -1,4 +1,4 @@
-"""The extraction algorithms on pages made up in memory: no HTTP, no Airflow.
+"""The v3 extraction algorithms on pages made up in memory: no HTTP, no Airflow.
 
 Each fake server below answers a page function the way Zoho answers a request, and can change
 its data between requests; the over-HTTP tests against the emulator cover the same ground end
@@ -18,9 +18,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceResponseError
-from airflow_provider_zoho_invoice.legacy.answers import PageContext, ZohoInvoiceItem
-from airflow_provider_zoho_invoice.legacy.listing import list_catalogue
-from airflow_provider_zoho_invoice.paging import pages_in_order
 from airflow_provider_zoho_invoice.v3.incremental import keyset, scan
 from airflow_provider_zoho_invoice.v3.listing import offset_records
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
@@ -181,41 +178,6 @@ def test_offset_listing_stops_at_max_records_and_calls_back_once():
     got = list(offset_records(server.fetch, id_field="invoice_id", max_records=25, concurrency=1,
                               on_first_page=lambda: calls.append(1)))  # fmt: skip
     assert len(got) == 25 and server.asked == [1, 2, 3] and calls == [1]
-
-
-def test_pages_in_order_keeps_the_order_of_slow_workers():
-    def fetch(page: int) -> int:
-        time.sleep(random.random() * 0.01)
-        return page
-
-    assert list(pages_in_order(fetch, start=1, workers=4, may_fetch=lambda page: page <= 40)) == list(
-        range(1, 41)
-    )
-
-
-def item(item_id: int) -> ZohoInvoiceItem:
-    return ZohoInvoiceItem(str(item_id), f"Item {item_id}", None, None, None, None, None, None, None)
-
-
-def test_the_legacy_catalogue_is_read_again_when_it_changed_during_the_listing():
-    catalogue = list(range(1, 51))
-    per_page = 10
-    served = []
-
-    def get_page(page: int) -> tuple[list[ZohoInvoiceItem], PageContext]:
-        served.append(page)
-        if len(served) == 3:  # an item on page 1 is deleted: everything after it shifts one place back
-            catalogue.remove(5)
-        start = (page - 1) * per_page
-        total = len(catalogue)
-        context = PageContext(page=page, per_page=per_page, total=total, total_pages=-(-total // per_page))
-        return [item(i) for i in catalogue[start : start + per_page]], context
-
-    got = [
-        int(i.item_id)
-        for i in list_catalogue(get_page, per_page=per_page, max_items=None, concurrency=1, log=LOG)
-    ]
-    assert sorted(got) == sorted(set(got)) and set(range(1, 51)) - {5} <= set(got)
 
 
 def test_the_algorithms_import_neither_airflow_nor_an_http_client():

@@ -42,24 +42,24 @@ def test_token_sensor_waits_for_a_new_api_key(run_dag, make_emulator, use_emulat
         assert "Pausing task as DEFERRED" in capfd.readouterr().out
 
 
-@pytest.mark.parametrize("mode", ["poke", "deferrable"])
-def test_item_sensor_by_id_and_by_name(run_dag, make_emulator, use_emulator, mode):
-    emulator = make_emulator(items=30, seed=2)
-    use_emulator(emulator)
-    extra = "deferrable=True" if mode == "deferrable" else 'mode="poke"'
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+def test_item_sensor_by_id_and_by_name(run_dag, connection_kind, mode):
+    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
     body = f"""
-        ZohoInvoiceItemSensor(task_id="by_id", item_id="{NEW_ITEM.item_id}", poke_interval=0.3, timeout=60, {extra})
-        ZohoInvoiceItemSensor(task_id="by_name", name="{{{{ params.wanted }}}}", params={{"wanted": "{NEW_ITEM.name}"}},
+        ZohoInvoiceItemSensor(task_id="by_id", item_id="{connection_kind.next_item_id()}", poke_interval=0.3, timeout=60, {extra})
+        ZohoInvoiceItemSensor(task_id="by_name", name="{{{{ params.wanted }}}}", params={{"wanted": "Seasonal Gift Box"}},
                               poke_interval=0.3, timeout=60, {extra})
     """
-    timer = add_later(emulator, 1.0)
+    added: list[dict] = []
+    timer = threading.Timer(1.0, lambda: added.append(connection_kind.add_item()[2]))
+    timer.start()
     try:
         dag_run = run_dag(dag_source(f"item_{mode}", body), f"item_{mode}")
     finally:
         timer.cancel()
     assert task_states(dag_run) == {"by_id": "success", "by_name": "success"}
-    assert xcom_value(dag_run, "by_id") == NEW_ITEM.as_row()
-    assert xcom_value(dag_run, "by_name") == NEW_ITEM.as_row()
+    assert xcom_value(dag_run, "by_id") == added[0] == xcom_value(dag_run, "by_name")
+    assert added[0]["rate"] == "49.90"
 
 
 def test_sensor_fails_at_once_on_what_waiting_cannot_fix(run_dag, make_emulator, use_emulator, capfd):

@@ -1,4 +1,7 @@
-"""Every operator, sensor and trigger with a zoho_invoice_oauth (API v3) connection, run through Airflow."""
+"""Operators, sensors and triggers with a zoho_invoice_oauth (API v3) connection, run through Airflow.
+
+What holds for both connection types is tested once for each in the legacy files' twins.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ import asyncio
 import csv
 import gzip
 import json
-import threading
 import time
-from decimal import Decimal
 
 import pytest
 
@@ -28,15 +29,6 @@ def expected_records(emulator, resource: str) -> list[dict]:
 def decimal_text(record: dict) -> dict:
     """What XCom carries: the record as sent (whole numbers stay numbers), other amounts as decimal text."""
     return json.loads(encode(record).decode(), parse_float=str)
-
-
-def test_list_items_operator_to_xcom(run_dag, oauth_emulator):
-    body = 'ZohoInvoiceListItemsOperator(task_id="list", per_page=50, max_items=70)'
-    dag_run = run_dag(dag_source("v3_items_xcom", body), "v3_items_xcom")
-    assert task_states(dag_run) == {"list": "success"}
-    rows = xcom_value(dag_run, "list")
-    assert rows == [decimal_text(record) for record in expected_records(oauth_emulator, "items")[:70]]
-    assert rows[0]["rate"] == "500.0"
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "jsonl.gz"])
@@ -114,21 +106,6 @@ def test_list_records_operator_checks_static_arguments(kwargs, message):
         ZohoInvoiceListRecordsOperator(task_id="r", **kwargs)
 
 
-def test_validate_token_operator(run_dag, make_emulator, use_oauth_emulator, capfd):
-    emulator = make_emulator(records=1)
-    use_oauth_emulator(emulator)
-    use_oauth_emulator(emulator, conn_id="revoked", refresh_token="1000.revoked-refresh-value")
-    body = """
-        ZohoInvoiceValidateTokenOperator(task_id="good")
-        ZohoInvoiceValidateTokenOperator(task_id="bad", zoho_invoice_conn_id="revoked", retries=2)
-    """
-    dag_run = run_dag(dag_source("v3_validate", body), "v3_validate")
-    assert task_states(dag_run) == {"good": "success", "bad": "failed"}
-    out = capfd.readouterr().out
-    assert "invalid_code" in out and "issue a new refresh token" in out.lower()
-    assert "1000.revoked-refresh-value" not in out and emulator.client_secret not in out
-
-
 @pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
 def test_token_sensor_fails_at_once_on_a_revoked_refresh_token(
     run_dag, make_emulator, use_oauth_emulator, mode
@@ -152,29 +129,6 @@ def test_token_sensor_succeeds(run_dag, make_emulator, use_oauth_emulator, mode)
     body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=60, {extra})'
     dag_run = run_dag(dag_source(f"v3_token_ok_{mode}", body), f"v3_token_ok_{mode}")
     assert task_states(dag_run) == {"wait": "success"}
-
-
-@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
-def test_item_sensor_waits_for_an_item_by_id_and_name(run_dag, make_emulator, use_oauth_emulator, mode):
-    emulator = make_emulator(records=20)
-    use_oauth_emulator(emulator)
-    extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
-    new_id = "260815000000000020"  # the id the next added item gets
-    body = f"""
-        ZohoInvoiceItemSensor(task_id="by_id", item_id="{new_id}", poke_interval=0.3, timeout=60, {extra})
-        ZohoInvoiceItemSensor(task_id="by_name", name="Gift Box", poke_interval=0.3, timeout=60, {extra})
-    """
-    timer = threading.Timer(
-        1.0, lambda: emulator.records.add("items", name="Gift Box", rate=Decimal("49.90"))
-    )
-    timer.start()
-    try:
-        dag_run = run_dag(dag_source(f"v3_item_{mode}", body), f"v3_item_{mode}")
-    finally:
-        timer.cancel()
-    assert task_states(dag_run) == {"by_id": "success", "by_name": "success"}
-    by_id, by_name = xcom_value(dag_run, "by_id"), xcom_value(dag_run, "by_name")
-    assert by_id == by_name and by_id["item_id"] == new_id and by_id["rate"] == "49.90"
 
 
 def test_triggers_with_an_oauth_connection(oauth_emulator):

@@ -1,4 +1,7 @@
-"""Operators: parse-time validation, and real runs through Airflow's dag.test() against the emulator."""
+"""Operators: parse-time validation, and real runs through Airflow's dag.test() against the emulator.
+
+Tests that hold for both connection types run once for each (the ``connection_kind`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -69,15 +72,6 @@ class TestParseTimeValidation:
         assert operator.outlets == [Asset(f"file://{tmp_path / 'items.jsonl'}")]
 
 
-def test_items_to_xcom(run_dag, make_emulator, use_emulator):
-    emulator = make_emulator(items=120, seed=3)
-    use_emulator(emulator)
-    body = 'ZohoInvoiceListItemsOperator(task_id="list", per_page=50, max_items="{{ params.n }}", params={"n": 70})'
-    dag_run = run_dag(dag_source("xcom_list", body), "xcom_list")
-    assert task_states(dag_run) == {"list": "success"}
-    assert xcom_value(dag_run, "list") == [item.as_row() for item in emulator.catalogue.items()[:70]]
-
-
 def test_large_catalogue_refuses_xcom_and_points_to_output_path(run_dag, make_emulator, use_emulator, capfd):
     emulator = make_emulator(items=MAX_XCOM_ITEMS + 1)
     use_emulator(emulator)
@@ -131,21 +125,6 @@ def test_rejected_token_fails_without_retries(run_dag, make_emulator, use_emulat
     assert "Invalid Ticket Passed" in out and "expired-token-value" not in out
 
 
-def test_validate_token_operator(run_dag, make_emulator, use_emulator, capfd):
-    emulator = make_emulator(items=3)
-    use_emulator(emulator)
-    use_emulator(emulator, conn_id="broken", apikey="revoked-key-value")
-    body = """
-        ZohoInvoiceValidateTokenOperator(task_id="good")
-        ZohoInvoiceValidateTokenOperator(task_id="bad", zoho_invoice_conn_id="broken", retries=2)
-    """
-    dag_run = run_dag(dag_source("validate", body), "validate")
-    assert task_states(dag_run) == {"good": "success", "bad": "failed"}
-    out = capfd.readouterr().out
-    assert "Zoho Invoice connection 'broken'" in out and "API key was not accepted" in out
-    assert "revoked-key-value" not in out
-
-
 def test_emit_asset_records_an_asset_event_with_the_count(run_dag, make_emulator, use_emulator, tmp_path):
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -185,3 +164,26 @@ def test_rerun_replaces_the_file_and_a_failed_run_keeps_the_previous_one(
     assert [json.loads(line) for line in target.read_text().splitlines()] == [
         item.as_row() for item in emulator.catalogue.items()
     ]
+
+
+def test_items_to_xcom(run_dag, connection_kind):
+    body = 'ZohoInvoiceListItemsOperator(task_id="list", per_page=50, max_items="{{ params.n }}", params={"n": 70})'
+    dag_run = run_dag(dag_source("xcom_list", body), "xcom_list")
+    assert task_states(dag_run) == {"list": "success"}
+    rows = xcom_value(dag_run, "list")
+    assert rows == connection_kind.rows(70)
+    assert not any(isinstance(row["rate"], float) for row in rows)  # never a binary float on the way
+
+
+def test_validate_token_operator(run_dag, connection_kind, capfd):
+    wrong, words = connection_kind.break_credentials("broken")
+    body = """
+        ZohoInvoiceValidateTokenOperator(task_id="good")
+        ZohoInvoiceValidateTokenOperator(task_id="bad", zoho_invoice_conn_id="broken", retries=2)
+    """
+    dag_run = run_dag(dag_source("validate", body), "validate")
+    assert task_states(dag_run) == {"good": "success", "bad": "failed"}  # failed at once, no retries
+    out = capfd.readouterr().out
+    assert "Zoho Invoice connection 'broken'" in out
+    assert all(word in out.lower() for word in (w.lower() for w in words)), out[-3000:]
+    assert wrong not in out
