@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -142,12 +142,12 @@ class ZohoInvoiceEmulator:
     async def _serve(self, request: Request, kind: str, respond: Responder) -> Response:
         self._record(request, kind)
 
-        async def real() -> Response:
+        async def real(misread: Callable[[dict[str, str]], dict[str, str]] | None = None) -> Response:
             params = dict(request.query_params.items())
             if request.method == "POST":
                 form = await request.form()
                 params.update({key: value for key, value in form.items() if isinstance(value, str)})
-            return respond(request, params)
+            return respond(request, misread(params) if misread else params)
 
         return await self.faults.answer(real)
 

@@ -14,6 +14,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -24,6 +25,8 @@ XML_TYPE = "text/xml;charset=UTF-8"
 Responder = Callable[[Request, dict[str, str]], Response]
 """A protocol's answer to a request, given its query and form parameters."""
 Serve = Callable[[Request, str, Responder], Awaitable[Response]]
+RealAnswer = Callable[[Callable[[dict[str, str]], dict[str, str]] | None], Awaitable[Response]]
+"""The server's own answer, given how (if at all) a fault makes it misread the request."""
 """The emulator's one way to answer: count the request as ``kind``, apply faults, then respond."""
 HUGE_BODY_BYTES = 17 * 1024 * 1024
 _HTML_PAGE = (
@@ -94,27 +97,61 @@ class FaultPlan:
             self.injected[kind] += 1
             return kind
 
-    async def answer(self, real: Callable[[], Awaitable[Response]]) -> Response:
+    async def answer(self, real: RealAnswer) -> Response:
         """The real answer, or what the next fault makes of it (after the configured latency)."""
         if self.latency:
             await asyncio.sleep(self.latency)
         kind = self.next_fault()
         if kind is None:
-            return await real()
+            return await real(None)
         fault = FAULTS[kind]
         if fault.replace is not None:
             return await fault.replace(self)
-        assert fault.distort is not None
-        return fault.distort(await real())
+        answer = await real(fault.misread)
+        return fault.distort(answer) if fault.distort is not None else answer
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One kind of misbehaviour: ``replace`` answers instead of the server, ``distort`` spoils its answer."""
+    """One kind of misbehaviour: ``replace`` answers instead of the server, ``misread`` changes what
+    the server reads of the request, ``distort`` spoils its answer."""
 
     description: str
     replace: Callable[[FaultPlan], Awaitable[Response]] | None = None
+    misread: Callable[[dict[str, str]], dict[str, str]] | None = None
     distort: Callable[[Response], Response] | None = None
+
+
+def _v3_page(change: Callable[[dict[str, Any]], None]) -> Callable[[Response], Response]:
+    """Change a v3 list answer (JSON with a page_context); other answers pass unchanged."""
+
+    def distort(real: Response) -> Response:
+        from airflow_provider_zoho_invoice.v3.answers import decode, encode
+
+        if b'"page_context"' not in real.body:
+            return real
+        document = decode(bytes(real.body))
+        change(document)
+        return Response(encode(document), status_code=real.status_code, media_type=real.media_type)
+
+    return distort
+
+
+def _more_as_text(document: dict[str, Any]) -> None:
+    document["page_context"]["has_more_page"] = str(document["page_context"]["has_more_page"]).lower()
+
+
+def _empty_but_more(document: dict[str, Any]) -> None:
+    for value in document.values():
+        if isinstance(value, list):
+            value.clear()
+    document["page_context"]["has_more_page"] = True
+
+
+def _not_a_record(document: dict[str, Any]) -> None:
+    for value in document.values():
+        if isinstance(value, list) and value:
+            value[-1] = 1
 
 
 class InjectedReset(Exception):
@@ -199,5 +236,20 @@ FAULTS: dict[str, Fault] = {
     "external-entity": Fault("XML asking for a local file", replace=_body(_EXTERNAL_ENTITY, XML_TYPE)),
     "huge": Fault("a body over the client's cap, with Content-Length", replace=_huge),
     "huge-chunked": Fault("the same, streamed without Content-Length", replace=_huge_chunked),
+    "page-repeated": Fault(
+        "every list request answered as page 1 (v3 then says more follow forever)",
+        misread=lambda params: {**params, "page": "1"} if "page" in params else params,
+    ),
+    "more-as-text": Fault(
+        'v3 page_context.has_more_page as the string "true"/"false"', distort=_v3_page(_more_as_text)
+    ),
+    "no-page-context": Fault(
+        "a v3 list answer without page_context",
+        distort=_v3_page(lambda document: document.pop("page_context")),
+    ),
+    "empty-but-more": Fault(
+        "a v3 page with no records that says more follow", distort=_v3_page(_empty_but_more)
+    ),
+    "not-a-record": Fault("a v3 page whose last record is the number 1", distort=_v3_page(_not_a_record)),
 }
 FAULT_KINDS = tuple(FAULTS)

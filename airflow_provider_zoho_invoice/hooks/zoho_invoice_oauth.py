@@ -294,13 +294,13 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     ) -> Iterator[dict[str, Any]]:
         def fetch(page: int) -> Page:
             document = self._send("GET", found.path, params={**query, "page": page, "per_page": per_page})
-            return records_of(found, document)
+            return records_of(found, document, per_page=per_page)
 
         if concurrency > 1:
             self.transport.ensure_pool(concurrency)
         return offset_records(
             fetch,
-            id_field=found.id_field,
+            found,
             max_records=max_records,
             concurrency=concurrency,
             on_first_page=self.quota.log_remaining,
@@ -319,7 +319,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             params |= {"page": page, "per_page": per_page}
             if cursor is not None:
                 params["last_modified_time"] = format_zoho_time(cursor)
-            return records_of(found, self._send("GET", found.path, params=params))
+            return records_of(found, self._send("GET", found.path, params=params), per_page=per_page)
 
         return incremental.keyset(fetch, found, since=since, before=before, log=self.log)
 

@@ -83,7 +83,7 @@ def keyset(
     page, block_pages = 1, 0
     while True:
         rows, more = timed_page(cursor, page)
-        later_start = 0
+        later_start, new_at_cursor = 0, 0
         for moment, record in rows:  # first the records at the cursor's own time
             if moment != cursor:
                 break
@@ -93,13 +93,16 @@ def keyset(
             record_id = record.get(id_field)
             if record_id not in seen:
                 seen.add(record_id)
+                new_at_cursor += 1
                 if since is None or moment >= since:
                     yield record
         if later_start == len(rows) and more and cursor is not None:
+            if page > 1 and not new_at_cursor:  # served again: reading on would never end
+                raise _repeated(found, page, cursor)
             page, block_pages = page + 1, block_pages + 1  # the whole page shares the cursor's time
             continue
         if block_pages:
-            yield from _reread_block(timed_page, found, cursor, before, seen, log)
+            yield from _reread_block(timed_page, found, cursor, before, seen, log, pages=block_pages + 1)
             block_pages = 0
         previous = cursor
         for moment, record in rows[later_start:]:
@@ -126,11 +129,18 @@ def _reread_block(
     before: datetime | None,
     seen: set[Any],
     log: Any,
+    *,
+    pages: int,
 ) -> Iterator[dict[str, Any]]:
-    """Read a multi-page block at ``cursor`` again for records that shifted onto pages already read."""
+    """Read a multi-page block at ``cursor`` again for records that shifted onto pages already read.
+
+    The block took ``pages`` pages; a pass that runs well past that is a server repeating itself.
+    """
     for attempt in range(1, MAX_BLOCK_REREADS + 1):
         found_new, page = False, 1
         while True:
+            if page > pages + 2:
+                raise _repeated(found, page, cursor)
             rows, more = timed_page(cursor, page)
             block = [(moment, record) for moment, record in rows if moment == cursor]
             for moment, record in block:
@@ -151,6 +161,14 @@ def _reread_block(
             format_zoho_time(cursor) if cursor else "?",
             attempt,
         )
+
+
+def _repeated(found: Resource, page: int, cursor: datetime | None) -> ZohoInvoiceResponseError:
+    at = format_zoho_time(cursor) if cursor else "?"
+    return ZohoInvoiceResponseError(
+        f"Zoho Invoice served page {page} of {found.path} at last_modified_time {at} with records it had "
+        "served already, while saying more pages follow: the listing would never end, so it stops here"
+    )
 
 
 def scan(

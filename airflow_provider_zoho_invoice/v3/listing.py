@@ -36,22 +36,42 @@ def check_params(params: Any) -> dict[str, Any]:
     return dict(params)
 
 
-def records_of(found: Resource, document: dict[str, Any]) -> Page:
-    """The records of a list answer and whether more pages follow."""
+def records_of(found: Resource, document: dict[str, Any], *, per_page: int | None = None) -> Page:
+    """The records of a list answer and whether more pages follow; an answer that cannot be paged
+    safely (no way to tell whether more follow, or a page that says more follow but holds nothing)
+    is an error, never the silent end of a listing."""
+    where = f"Zoho Invoice's answer to {found.path}"
     records = document.get(found.list_key)
     if not isinstance(records, list):
-        raise ZohoInvoiceResponseError(
-            f"Zoho Invoice's answer to {found.path} has no '{found.list_key}' list"
-        )
+        raise ZohoInvoiceResponseError(f"{where} has no '{found.list_key}' list")
+    for position, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ZohoInvoiceResponseError(
+                f"{where} holds {type(record).__name__} {str(record)[:40]!r} at position {position} of "
+                f"its '{found.list_key}' list, where a record belongs"
+            )
     context = document.get("page_context")
-    has_more = bool(context.get("has_more_page")) if isinstance(context, dict) else False
-    return records, has_more
+    more = context.get("has_more_page") if isinstance(context, dict) else None
+    if more is None:
+        if per_page is not None and len(records) >= per_page:
+            raise ZohoInvoiceResponseError(
+                f"{where} is a full page of {len(records)} {found.name} without page_context.has_more_page, "
+                "so whether more follow is unknown; the listing stops here rather than end short"
+            )
+        return records, False
+    if not isinstance(more, bool):
+        raise ZohoInvoiceResponseError(
+            f"{where} has page_context.has_more_page {str(more)[:20]!r}, not true or false"
+        )
+    if more and not records:
+        raise ZohoInvoiceResponseError(f"{where} is an empty page that says more pages follow")
+    return records, more
 
 
 def offset_records(
     fetch_page: Callable[[int], Page],
+    found: Resource,
     *,
-    id_field: str,
     max_records: int | None,
     concurrency: int,
     on_first_page: Callable[[], None] = lambda: None,
@@ -60,35 +80,51 @@ def offset_records(
 
     There is no page count, so with ``concurrency`` above 1 the next pages are fetched
     speculatively: at most ``concurrency`` requests go past the last page, and their
-    answers are dropped unread.
+    answers are dropped unread. A server that serves a page again (its records all listed
+    already, or the very same records in the same order as an earlier page) would make the
+    listing endless: that is an error, at the first repeat.
     """
     if max_records == 0:
         return
     recent = RecentIds()
+    fingerprints: set[int] = set()  # one small hash per page: memory stays flat
     emitted = 0
-    first = True
-    for records in _pages(fetch_page, concurrency):
-        if first:
+    for number, (records, more) in enumerate(_pages(fetch_page, concurrency), start=1):
+        if number == 1:
             on_first_page()
-            first = False
+        ids = tuple(record.get(found.id_field) for record in records)
+        if more and hash(ids) in fingerprints:
+            raise _repeated(found, number)
+        fingerprints.add(hash(ids))
         recent.new_page()
-        for record in records:
-            if recent.add_if_new(record.get(id_field) if isinstance(record, dict) else None):
+        new = 0
+        for record_id, record in zip(ids, records, strict=True):
+            if recent.add_if_new(record_id):
+                new += 1
                 yield record
                 emitted += 1
                 if max_records is not None and emitted >= max_records:
                     return
+        if more and not new:
+            raise _repeated(found, number)
 
 
-def _pages(fetch_page: Callable[[int], Page], concurrency: int) -> Iterator[list[Any]]:
-    first, more = fetch_page(1)  # the first page alone: token, organization and quota are learnt here
+def _repeated(found: Resource, number: int) -> ZohoInvoiceResponseError:
+    return ZohoInvoiceResponseError(
+        f"Zoho Invoice served page {number} of {found.path} with records it had served already, while "
+        "saying more pages follow: the listing would never end, so it stops here"
+    )
+
+
+def _pages(fetch_page: Callable[[int], Page], concurrency: int) -> Iterator[Page]:
+    first = fetch_page(1)  # the first page alone: token, organization and quota are learnt here
     yield first
-    if not more:
+    if not first[1]:
         return
     # Speculative: page n + 1 is asked for before page n has said whether it is the last.
-    for records, page_more in pages_in_order(fetch_page, start=2, workers=concurrency, may_fetch=_always):
-        yield records
-        if not page_more:
+    for page in pages_in_order(fetch_page, start=2, workers=concurrency, may_fetch=_always):
+        yield page
+        if not page[1]:
             return  # later speculative pages are past the end: dropped unread
 
 

@@ -156,7 +156,7 @@ class OffsetServer:
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_offset_listing_is_in_order_and_goes_at_most_concurrency_pages_past_the_end(concurrency):
     server = OffsetServer(95, per_page=10, delay=0.01)
-    got = ids(offset_records(server.fetch, id_field="invoice_id", max_records=None, concurrency=concurrency))
+    got = ids(offset_records(server.fetch, INVOICES, max_records=None, concurrency=concurrency))
     assert got == [str(i) for i in range(95)]
     assert max(server.asked) - 10 <= (concurrency if concurrency > 1 else 0)
 
@@ -166,16 +166,14 @@ def test_offset_listing_drops_a_record_that_shifted_onto_the_next_page():
         1: ([{"invoice_id": "a"}, {"invoice_id": "b"}], True),
         2: ([{"invoice_id": "b"}, {"invoice_id": "c"}], False),
     }
-    got = ids(
-        offset_records(lambda page: pages[page], id_field="invoice_id", max_records=None, concurrency=1)
-    )
+    got = ids(offset_records(lambda page: pages[page], INVOICES, max_records=None, concurrency=1))
     assert got == ["a", "b", "c"]
 
 
 def test_offset_listing_stops_at_max_records_and_calls_back_once():
     server = OffsetServer(95, per_page=10)
     calls = []
-    got = list(offset_records(server.fetch, id_field="invoice_id", max_records=25, concurrency=1,
+    got = list(offset_records(server.fetch, INVOICES, max_records=25, concurrency=1,
                               on_first_page=lambda: calls.append(1)))  # fmt: skip
     assert len(got) == 25 and server.asked == [1, 2, 3] and calls == [1]
 
@@ -188,3 +186,25 @@ def test_the_algorithms_import_neither_airflow_nor_an_http_client():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_keyset_stops_when_a_block_is_served_again_and_again():
+    """A block of one timestamp longer than a page, whose every page the server answers as page 1."""
+    times = [T0] * 30 + [T0 + timedelta(hours=1)] * 5
+    server = ModifiedTimeServer(times, per_page=10)
+    real_fetch = server.fetch
+
+    def stuck(cursor, page):
+        return real_fetch(cursor, 1)
+
+    with pytest.raises(ZohoInvoiceResponseError, match="served page 2 of /invoices at last_modified_time"):
+        list(keyset(stuck, INVOICES, since=T0, before=None, log=LOG))
+    assert server.requests <= 3
+
+
+def test_offset_listing_stops_at_a_cycle_of_pages_longer_than_its_window():
+    """Pages 1-4 served again as 5-8 would slip past the three-page duplicate window."""
+    server = OffsetServer(40, per_page=10)
+    cycle = lambda page: (server.fetch((page - 1) % 4 + 1)[0], True)  # noqa: E731
+    with pytest.raises(ZohoInvoiceResponseError, match="served page 5 of /invoices"):
+        list(offset_records(cycle, INVOICES, max_records=None, concurrency=1))
