@@ -149,7 +149,7 @@ class ZohoInvoiceEmulator:
                 params.update({key: value for key, value in form.items() if isinstance(value, str)})
             return respond(request, misread(params) if misread else params)
 
-        return await self.faults.answer(real)
+        return await self.faults.answer(request, real)
 
     def _record(self, request: Request, kind: str) -> None:
         self.requests[kind] += 1

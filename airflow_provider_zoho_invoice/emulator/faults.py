@@ -8,6 +8,7 @@ deterministic given a seed. Adding a fault means adding one entry to :data:`FAUL
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
@@ -97,7 +98,7 @@ class FaultPlan:
             self.injected[kind] += 1
             return kind
 
-    async def answer(self, real: RealAnswer) -> Response:
+    async def answer(self, request: Request, real: RealAnswer) -> Response:
         """The real answer, or what the next fault makes of it (after the configured latency)."""
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -106,7 +107,7 @@ class FaultPlan:
             return await real(None)
         fault = FAULTS[kind]
         if fault.replace is not None:
-            return await fault.replace(self)
+            return await fault.replace(self, request)
         answer = await real(fault.misread)
         return fault.distort(answer) if fault.distort is not None else answer
 
@@ -117,7 +118,7 @@ class Fault:
     the server reads of the request, ``distort`` spoils its answer."""
 
     description: str
-    replace: Callable[[FaultPlan], Awaitable[Response]] | None = None
+    replace: Callable[[FaultPlan, Request], Awaitable[Response]] | None = None
     misread: Callable[[dict[str, str]], dict[str, str]] | None = None
     distort: Callable[[Response], Response] | None = None
 
@@ -177,34 +178,45 @@ class _ResetMidBody(Response):
         raise InjectedReset
 
 
-def _status(code: int, **headers: str) -> Callable[[FaultPlan], Awaitable[Response]]:
-    async def replace(plan: FaultPlan) -> Response:
+def _status(code: int, **headers: str) -> Callable[[FaultPlan, Request], Awaitable[Response]]:
+    async def replace(plan: FaultPlan, request: Request) -> Response:
         return Response(b"", status_code=code, headers=headers or None)
 
     return replace
 
 
-def _body(body: bytes, media_type: str, status: int = 200) -> Callable[[FaultPlan], Awaitable[Response]]:
-    async def replace(plan: FaultPlan) -> Response:
+def _body(
+    body: bytes, media_type: str, status: int = 200
+) -> Callable[[FaultPlan, Request], Awaitable[Response]]:
+    async def replace(plan: FaultPlan, request: Request) -> Response:
         return Response(body, status_code=status, media_type=media_type)
 
     return replace
 
 
-async def _too_many(plan: FaultPlan) -> Response:
+async def _too_many(plan: FaultPlan, request: Request) -> Response:
     return Response(b"", status_code=429, headers={"Retry-After": f"{plan.retry_after:g}"})
 
 
-async def _slow(plan: FaultPlan) -> Response:
+async def _slow(plan: FaultPlan, request: Request) -> Response:
     await asyncio.sleep(plan.slow_seconds)
     return Response(b"", status_code=504)
 
 
-async def _huge(plan: FaultPlan) -> Response:
+async def _huge(plan: FaultPlan, request: Request) -> Response:
     return Response(b" " * HUGE_BODY_BYTES, media_type=XML_TYPE)
 
 
-async def _huge_chunked(plan: FaultPlan) -> Response:
+async def _echo_request(plan: FaultPlan, request: Request) -> Response:
+    """A refusal that quotes what the request carried, as careless servers do."""
+    form = await request.form() if request.method == "POST" else {}
+    carried = [request.headers.get("authorization", ""), *(str(value) for value in form.values())]
+    echoed = "Invalid value passed: " + " ".join(carried)
+    body = json.dumps({"code": 2, "message": echoed, "error": echoed}).encode()
+    return Response(body, status_code=400, media_type="application/json;charset=UTF-8")
+
+
+async def _huge_chunked(plan: FaultPlan, request: Request) -> Response:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(HUGE_BODY_BYTES // (1024 * 1024)):
             yield b" " * (1024 * 1024)
@@ -236,6 +248,10 @@ FAULTS: dict[str, Fault] = {
     "external-entity": Fault("XML asking for a local file", replace=_body(_EXTERNAL_ENTITY, XML_TYPE)),
     "huge": Fault("a body over the client's cap, with Content-Length", replace=_huge),
     "huge-chunked": Fault("the same, streamed without Content-Length", replace=_huge_chunked),
+    "echo-request": Fault(
+        "HTTP 400 whose message quotes the request's Authorization header and form values",
+        replace=_echo_request,
+    ),
     "page-repeated": Fault(
         "every list request answered as page 1 (v3 then says more follow forever)",
         misread=lambda params: {**params, "page": "1"} if "page" in params else params,

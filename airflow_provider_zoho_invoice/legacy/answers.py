@@ -21,7 +21,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceResponseError,
 )
 from airflow_provider_zoho_invoice.legacy.constants import AUTH_ERROR_CODES, AUTHTOKEN_CAUSE_REMEDIES
-from airflow_provider_zoho_invoice.redaction import snippet
+from airflow_provider_zoho_invoice.redaction import redact, snippet
 
 ITEM_FIELDS = (
     "item_id",
@@ -130,14 +130,14 @@ def _to_int(text: str | None) -> int | None:
         return None
 
 
-def _lenient_error(body: bytes) -> ZohoInvoiceAPIError | None:
+def _lenient_error(body: bytes, secrets: Iterable[str | None]) -> ZohoInvoiceAPIError | None:
     if not _LENIENT_STATUS.search(body[:512]):
         return None
     code_match = _LENIENT_CODE.search(body)
     message_match = _LENIENT_MESSAGE.search(body)
     code = int(code_match.group(1)) if code_match else None
     message = message_match.group(1).decode("utf-8", "replace").strip() if message_match else ""
-    return error_for_code(code, message or "no message", None)
+    return error_for_code(code, redact(message, secrets) or "no message", None)
 
 
 def parse_root(
@@ -154,7 +154,7 @@ def parse_root(
     try:
         root = ET.fromstring(body, parser=ET.XMLParser(encoding="utf-8"))  # noqa: S314 - DTDs refused above
     except ET.ParseError:
-        lenient = _lenient_error(body)
+        lenient = _lenient_error(body, secrets)
         if lenient is not None:
             lenient.path = path
             raise lenient from None
@@ -173,7 +173,8 @@ def parse_root(
     if status == "1":
         return root
     if status == "0":
-        raise error_for_code(_to_int(root.findtext("Code")), (root.findtext("Message") or "").strip(), path)
+        message = redact((root.findtext("Message") or "").strip(), secrets)
+        raise error_for_code(_to_int(root.findtext("Code")), message, path)
     raise ZohoInvoiceResponseError(
         f"Zoho Invoice answered {path} with an unknown status {status!r}",
         status_code=status_code,

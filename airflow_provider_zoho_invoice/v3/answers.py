@@ -20,7 +20,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
-from airflow_provider_zoho_invoice.redaction import snippet
+from airflow_provider_zoho_invoice.redaction import redact, snippet
 from airflow_provider_zoho_invoice.v3.constants import (
     CODE_DAILY_QUOTA,
     CODE_NO_AUTHENTICATION,
@@ -125,12 +125,16 @@ _API_REMEDIES = {
 
 
 def error_for_document(
-    document: dict[str, Any], *, path: str, reset_seconds: int | None = None
+    document: dict[str, Any],
+    *,
+    path: str,
+    secrets: Iterable[str | None] = (),
+    reset_seconds: int | None = None,
 ) -> ZohoInvoiceAPIError:
-    """The error a non-zero ``code`` stands for."""
+    """The error a non-zero ``code`` stands for; Zoho's message is quoted with every known secret masked."""
     code = document.get("code")
     code = code if isinstance(code, int) else None
-    message = str(document.get("message") or "no message")
+    message = redact(str(document.get("message") or "no message"), secrets)
     if code in UNAUTHORIZED_CODES:
         return ZohoInvoiceAuthError(code, message, path=path, remedy=_API_REMEDIES.get(code))
     if code == CODE_DAILY_QUOTA:
@@ -167,7 +171,7 @@ def api_document(
             ) from None
         raise
     if document.get("code") != 0:
-        error = error_for_document(document, path=path, reset_seconds=reset_seconds)
+        error = error_for_document(document, path=path, secrets=secrets, reset_seconds=reset_seconds)
         if isinstance(error, ZohoInvoiceAuthError):
             error.permanent = True  # a fresh token was refused too: waiting will not change that
         raise error
@@ -230,8 +234,9 @@ TOKEN_ERROR_REMEDIES = {
 PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_client_secret"})
 
 
-def token_error(document: dict[str, Any]) -> ZohoInvoiceAuthError:
-    error = str(document.get("error") or "unknown_error")
+def token_error(document: dict[str, Any], secrets: Iterable[str | None] = ()) -> ZohoInvoiceAuthError:
+    """The error Zoho Accounts' ``error`` stands for, quoted with every known secret masked."""
+    error = redact(str(document.get("error") or "unknown_error"), secrets)
     remedy = TOKEN_ERROR_REMEDIES.get(
         error, "Check the connection's Client ID, Client Secret, refresh token and data centre."
     )

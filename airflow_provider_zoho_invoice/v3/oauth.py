@@ -70,7 +70,7 @@ class OAuthClient:
         issued_at = time.time()
         answer, document = self._grant(form, self.config.secrets)
         if "error" in document or answer.status != 200:
-            raise token_error(document)
+            raise token_error(document, self.config.secrets)
         value = document.get("access_token")
         if not isinstance(value, str) or not value:
             raise ZohoInvoiceResponseError(
@@ -108,9 +108,10 @@ class OAuthClient:
             "client_secret": config.client_secret,
             "code": code.strip(),
         }
-        answer, document = self._grant(form, (*config.secrets, code), max_retries=0)  # a code is single-use
+        secrets = (*config.secrets, code)
+        answer, document = self._grant(form, secrets, max_retries=0)  # a code is single-use
         if "error" in document:
-            error = token_error(document)
+            error = token_error(document, secrets)
             if error.cause == "invalid_code":
                 error.args = (
                     "Zoho Accounts refused the grant code (invalid_code): it is mistyped, used already, or "

@@ -328,3 +328,34 @@ def test_oauth_run_time_secrets_are_registered_with_airflows_masker(make_emulato
     (access_token,) = emulator.accounts.oauth.issued
     for secret in (CLIENT_SECRET, REFRESH_TOKEN, access_token):
         assert redact(f"value: {secret}") == "value: ***"
+
+
+def test_secrets_a_server_echoes_back_are_masked_in_errors(make_emulator, use_oauth_emulator, use_emulator):
+    """Zoho's message (or error) quoting the request's token or form values never reaches an exception."""
+    from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    texts: list[str] = []
+    emulators = []
+    # The token request's answer quotes the client secret and refresh token; then an API answer
+    # quotes the Authorization header (the access token).
+    for sequence in (["echo-request"], ["ok", "echo-request"]):
+        emulator = oauth_emulator_for_leaks(make_emulator, faults=FaultPlan(sequence=sequence))
+        emulators.append(emulator)
+        use_oauth_emulator(emulator, max_retries=0, token_cache="none")
+        with pytest.raises(ZohoInvoiceError) as caught:
+            list(ZohoInvoiceOAuthHook().list_records("invoices"))
+        assert "Invalid value passed: " in str(caught.value) and "***" in str(caught.value)
+        texts.extend(exception_texts(caught.value))
+    legacy = make_emulator(
+        items=5, authtokens=[AUTHTOKEN], apikeys=[APIKEY], faults=FaultPlan(sequence=["echo-request"])
+    )
+    use_emulator(legacy, password=AUTHTOKEN, apikey=APIKEY, max_retries=0)
+    with pytest.raises(ZohoInvoiceError) as caught:
+        list(ZohoInvoiceHook().list_items())
+    texts.extend(exception_texts(caught.value))
+    access_tokens = [token for emulator in emulators for token in emulator.accounts.oauth.issued]
+    assert access_tokens
+    for secret in [CLIENT_SECRET, REFRESH_TOKEN, AUTHTOKEN, APIKEY, *access_tokens]:
+        leaks = [text[:300] for text in texts if secret in text]
+        assert not leaks, f"a secret leaked: {leaks[:3]}"
