@@ -76,6 +76,20 @@ def check_page(value: Any) -> int:
     return number
 
 
+def check_output_path(value: Any, *, rendered: bool = False) -> Any:
+    """None (rows go to XCom) or a path; an empty one is refused rather than read as None."""
+    if value is None or (is_template(value) and not rendered):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"output_path must be a path or URI string (got {type(value).__name__})")
+    if not value.strip():
+        raise ValueError(
+            "output_path is empty (a template that rendered to nothing?): give a path such as "
+            "/data/zoho/invoices.jsonl.gz, or leave it out (None) to return the rows through XCom"
+        )
+    return value
+
+
 def check_output_format(value: Any, *, rendered: bool = False) -> Any:
     if is_template(value) and not rendered:
         return value
@@ -85,10 +99,19 @@ def check_output_format(value: Any, *, rendered: bool = False) -> Any:
 
 
 def interval_bound(value: Any, name: str) -> datetime | None:
-    """A timezone-aware bound from a datetime or an ISO-8601 string; None when not given."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A timezone-aware bound from a datetime or an ISO-8601 string; None when not given.
+
+    An empty string is refused, not read as "no bound": a template that rendered to nothing
+    would otherwise widen an hour's extraction to everything before (or after) it.
+    """
+    if value is None:
         return None
     example = "2026-06-09T09:00:00+00:00"
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(
+            f"{name} is empty (a template that rendered to nothing?): give a timestamp such as {example}, "
+            "or leave it out (None) for an open end"
+        )
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):

@@ -18,6 +18,7 @@ from airflow_provider_zoho_invoice.arguments import (
     check_max_items,
     check_mode,
     check_output_format,
+    check_output_path,
     check_per_page,
     check_resource,
     is_template,
@@ -82,7 +83,7 @@ class _ZohoInvoiceListOperator(BaseOperator):
         super().__init__(**kwargs)
         self.zoho_invoice_conn_id = zoho_invoice_conn_id
         self.per_page = check_per_page(per_page)
-        self.output_path = output_path
+        self.output_path = check_output_path(output_path)
         self.output_format = check_output_format(output_format)
         self.concurrency = check_concurrency(concurrency)
 
@@ -110,6 +111,10 @@ class _ZohoInvoiceListOperator(BaseOperator):
     def _emit(self, context: Context, max_rows: int | None) -> Any:
         per_page = check_per_page(self.per_page, rendered=True)
         output_format = check_output_format(self.output_format, rendered=True)
+        try:
+            check_output_path(self.output_path, rendered=True)
+        except ValueError as exc:
+            raise AirflowFailException(f"{type(self).__name__} '{self.task_id}': {exc}") from exc
         try:
             if self.output_path:
                 from airflow_provider_zoho_invoice.output import write_rows

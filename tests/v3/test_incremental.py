@@ -120,6 +120,8 @@ def test_users_cannot_be_extracted_by_interval(extraction_emulator):
         (T1, T0, "must be earlier than modified_before"),
         (T0, T0, "empty interval.*CronDataIntervalTimetable"),
         ("None", None, "manual run has no data interval"),
+        ("", T1, "modified_since is empty"),
+        (T0, "  ", "modified_before is empty"),
     ],
 )
 def test_bad_bounds_are_refused_before_any_request(extraction_emulator, since, before, message):
@@ -135,6 +137,8 @@ def test_bad_bounds_are_refused_before_any_request(extraction_emulator, since, b
         ({"modified_before": "soon"}, "ISO-8601"),
         ({"mode": "snapshot", "modified_since": "{{ data_interval_start }}"}, "drop modified_since"),
         ({"mode": "full"}, "mode must be one of incremental, snapshot"),
+        ({"modified_since": ""}, "modified_since is empty"),
+        ({"output_path": ""}, "output_path is empty"),
     ],
 )
 def test_the_operator_checks_static_bounds_at_parse_time(kwargs, message):
@@ -179,6 +183,32 @@ def test_hourly_intervals_through_airflow_and_a_rerun_writes_the_same_bytes(
     rerun = run_dag(source, "hourly_extract", run_conf=conf(0))
     assert task_states(rerun) == {"invoices": "success"}
     assert Path(results[0]["path"]).read_bytes() == first_bytes
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"since": "", "before": "2026-06-02T10:00:00+00:00", "out": "{out}"}, "modified_since is empty"),
+        ({"since": "", "before": "", "out": "{out}"}, "modified_since is empty"),
+        ({"since": "2026-06-01T10:00:00+00:00", "before": "2026-06-02T10:00:00+00:00", "out": ""},
+         "output_path is empty"),
+    ],
+)  # fmt: skip
+def test_templates_that_render_empty_are_refused_before_any_request(
+    run_dag, extraction_emulator, tmp_path, capfd, params, message
+):
+    params = {key: value.format(out=tmp_path / "hour.jsonl") for key, value in params.items()}
+    body = f"""
+        ZohoInvoiceListRecordsOperator(
+            task_id="extract", resource="invoices", retries=2, params={params!r},
+            modified_since="{{{{ params.since }}}}", modified_before="{{{{ params.before }}}}",
+            output_path="{{{{ params.out }}}}",
+        )
+    """
+    dag_run = run_dag(dag_source("empty_render", body), "empty_render")
+    assert task_states(dag_run) == {"extract": "failed"}  # at once: no retry can fix a template
+    assert message in capfd.readouterr().out
+    assert extraction_emulator.requests["v3:invoices"] == 0 and not list(tmp_path.glob("*.jsonl"))
 
 
 def test_openlineage_names_the_organization_resource_and_file(extraction_emulator, tmp_path):
