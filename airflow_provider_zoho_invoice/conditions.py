@@ -37,6 +37,7 @@ def credentials_accepted(hook: ZohoInvoiceBaseHook, log: Any) -> tuple[bool, str
             raise
         log.info("Zoho Invoice does not accept the credentials yet: %s", exc)
         return False, str(exc)
+    log.info("%s", ACCEPTED)
     return True, ACCEPTED
 
 

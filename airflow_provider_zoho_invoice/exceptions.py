@@ -61,6 +61,10 @@ class ZohoInvoiceQuotaError(ZohoInvoiceAPIError):
             self.args = (f"{self.args[0]}. {remedy}",)
 
 
+class ZohoInvoiceOrganizationError(ZohoInvoiceAPIError, ZohoInvoiceConfigError):
+    """Zoho does not know the connection's organization (v3 code 6041): the connection needs fixing."""
+
+
 class ZohoInvoiceResponseError(ZohoInvoiceError):
     """The server's answer was not the XML the protocol promises (or a 5xx outlasted the retries)."""
 

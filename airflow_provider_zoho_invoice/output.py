@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError, ZohoInvoiceError
 
 _FLUSH_ROWS = 1000
 
@@ -72,7 +72,16 @@ def write_rows(
     from airflow_provider_zoho_invoice.compat import ObjectStoragePath
 
     final = ObjectStoragePath(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(
+            (p for p in (final.parent, *final.parent.parents) if p.exists() and not p.is_dir()), None
+        )
+        raise ZohoInvoiceConfigError(
+            f"Cannot write {final}: {blocker or final.parent} is a file, not a folder; "
+            "choose an output_path whose folders are folders"
+        ) from None
     temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.partial"
     counted = _Counted(rows)
     lines = _jsonl_lines(counted) if output_format == "jsonl" else _csv_lines(counted, csv_fields)

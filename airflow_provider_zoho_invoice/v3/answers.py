@@ -17,6 +17,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceConfigError,
+    ZohoInvoiceOrganizationError,
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
 )
@@ -149,7 +150,8 @@ def error_for_document(
             f"organization's time zone{when}. Retrying before then cannot succeed.",
         )
     remedy = _API_REMEDIES.get(code) if code is not None else None
-    error = ZohoInvoiceAPIError(code, message, path=path)
+    kind = ZohoInvoiceOrganizationError if code == CODE_UNKNOWN_ORGANIZATION else ZohoInvoiceAPIError
+    error = kind(code, message, path=path)
     if remedy:
         error.args = (f"{error.args[0]}. {remedy}",)
     return error

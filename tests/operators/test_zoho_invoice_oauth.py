@@ -122,13 +122,14 @@ def test_token_sensor_fails_at_once_on_a_revoked_refresh_token(
 
 
 @pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
-def test_token_sensor_succeeds(run_dag, make_emulator, use_oauth_emulator, mode):
+def test_token_sensor_succeeds(run_dag, make_emulator, use_oauth_emulator, mode, capfd):
     emulator = make_emulator(records=1)
     use_oauth_emulator(emulator)
     extra = "deferrable=True" if mode == "deferrable" else f'mode="{mode}"'
     body = f'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=60, {extra})'
     dag_run = run_dag(dag_source(f"v3_token_ok_{mode}", body), f"v3_token_ok_{mode}")
     assert task_states(dag_run) == {"wait": "success"}
+    assert "Zoho Invoice accepted the credentials" in capfd.readouterr().out  # the poke says what Zoho said
 
 
 def test_triggers_with_an_oauth_connection(oauth_emulator):
@@ -190,3 +191,28 @@ def test_list_items_operator_to_a_csv_file(oauth_emulator, tmp_path):
     expected = expected_records(oauth_emulator, "items")
     assert list(rows[0]) == list(expected[0]) and rows[0]["rate"] == "500.0"
     assert [row["item_id"] for row in rows] == [record["item_id"] for record in expected]
+
+
+def test_an_unknown_organization_fails_at_once(run_dag, make_emulator, use_oauth_emulator, capfd):
+    """Zoho's code 6041 means the connection is wrong: no Airflow retry can fix it."""
+    emulator = make_emulator(records=5)
+    use_oauth_emulator(emulator, organization_id="99999")
+    body = (
+        'ZohoInvoiceListRecordsOperator(task_id="invoices", resource="invoices", retries=3, retry_delay=0.1)'
+    )
+    dag_run = run_dag(dag_source("v3_wrong_org", body), "v3_wrong_org")
+    assert task_states(dag_run) == {"invoices": "failed"}
+    assert "6041" in capfd.readouterr().out
+    assert emulator.requests["v3:invoices"] == 1  # one attempt: the retries were not spent
+
+
+def test_an_output_path_under_a_file_names_the_file(oauth_emulator, tmp_path):
+    from airflow_provider_zoho_invoice.compat import AirflowFailException
+
+    (tmp_path / "exports").write_text("not a folder")
+    target = tmp_path / "exports" / "2026" / "invoices.jsonl"
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="invoices", resource="invoices", output_path=str(target)
+    )
+    with pytest.raises(AirflowFailException, match=r"exports is a file, not a folder"):
+        operator.execute({})
