@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import io
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -13,6 +15,7 @@ from typing import IO, Any
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError, ZohoInvoiceError
 
 _FLUSH_ROWS = 1000
+STALE_PARTIAL_SECONDS = 600
 
 
 def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -82,6 +85,7 @@ def write_rows(
             f"Cannot write {final}: {blocker or final.parent} is a file, not a folder; "
             "choose an output_path whose folders are folders"
         ) from None
+    _remove_stale_partials(final)
     temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.partial"
     counted = _Counted(rows)
     lines = _jsonl_lines(counted) if output_format == "jsonl" else _csv_lines(counted, csv_fields)
@@ -101,6 +105,18 @@ def write_rows(
             pass
         raise
     return {"path": str(final), "count": counted.count, "format": output_format}
+
+
+def _remove_stale_partials(final: Any) -> None:
+    """Remove what killed runs (SIGKILL, a lost worker) left beside this path: a writer that is alive
+    touches its partial file every 1,000 rows, so one untouched for ten minutes is nobody's."""
+    now = time.time()
+    for sibling in final.parent.glob(f".{glob.escape(final.name)}.*.partial"):
+        try:
+            if now - sibling.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                sibling.unlink()
+        except (OSError, AttributeError, TypeError):  # gone meanwhile, or a store without mtimes
+            continue
 
 
 def _copy(lines: Iterable[bytes], handle: IO[bytes] | Any) -> None:

@@ -187,3 +187,22 @@ def test_validate_token_operator(run_dag, connection_kind, capfd):
     assert "Zoho Invoice connection 'broken'" in out
     assert all(word in out.lower() for word in (w.lower() for w in words)), out[-3000:]
     assert wrong not in out
+
+
+def test_partial_files_left_by_a_killed_run_are_removed_by_the_next(make_emulator, use_emulator, tmp_path):
+    import os
+    import time
+
+    use_emulator(make_emulator(items=30))
+    target = tmp_path / "items.jsonl"
+    killed = tmp_path / ".items.jsonl.0f0f0f.partial"  # what a SIGKILL mid-write leaves
+    live = tmp_path / ".items.jsonl.1e1e1e.partial"  # another writer, still at work
+    other = tmp_path / ".other.jsonl.2d2d2d.partial"  # another output's: not ours to touch
+    for path in (killed, live, other):
+        path.write_text("{}\n")
+    hour_ago = time.time() - 3600
+    os.utime(killed, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+    result = ZohoInvoiceListItemsOperator(task_id="list", output_path=str(target)).execute({})
+    assert result["count"] == 30
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])
