@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 LOCK_TIMEOUT = 120.0
+FAILED_REFRESH_MEMORY = 10.0
+"""Seconds a failed refresh answers for the threads of a task that wait on it, instead of each
+asking Zoho again (Zoho allows 10 refreshes in 10 minutes)."""
 """Longest wait for another process's refresh; a crashed holder's lock is released by the OS anyway."""
 
 
@@ -159,6 +162,8 @@ class TokenManager:
         self._refresh = refresh
         self._current: AccessToken | None = None
         self._lock = threading.Lock()
+        self._failed: tuple[float, Exception] | None = None
+        """The last refresh that failed, and when: threads that waited for it share its answer."""
 
     def get(self) -> AccessToken:
         current = self._current
@@ -183,10 +188,17 @@ class TokenManager:
                 assert stored is not None
                 self._current = stored
                 return stored
+            if self._failed is not None and time.monotonic() - self._failed[0] < FAILED_REFRESH_MEMORY:
+                raise self._failed[1]  # another thread just asked Zoho: asking again would spend a refresh
             with self.store.locked():
                 stored = self.store.read()  # another process may have refreshed while we waited
                 if stored is None or not self._acceptable(stored, stale):
-                    stored = self._refresh()
+                    try:
+                        stored = self._refresh()
+                    except Exception as exc:
+                        self._failed = (time.monotonic(), exc)
+                        raise
                     self.store.write(stored)
+                self._failed = None
                 self._current = stored
                 return stored

@@ -226,6 +226,19 @@ def test_token_throttle_is_reported_and_not_retried(make_emulator, use_oauth_emu
     assert emulator.requests["token"] == 3
 
 
+def test_a_refused_refresh_is_asked_once_by_the_threads_of_a_listing(make_emulator, use_oauth_emulator):
+    """Tokens expire mid-listing and Zoho throttles the refresh: four page workers share one answer."""
+    emulator = make_emulator(records=400, tokens_per_window=1, faults=FaultPlan(latency=0.05))
+    use_oauth_emulator(emulator, token_cache="none", organization_id="10234695")
+    hook = ZohoInvoiceOAuthHook()
+    records = hook.list_records("invoices", per_page=20, concurrency=4)
+    first = next(records)  # the first page, with the one token Zoho will issue in this window
+    emulator.accounts.expire_access_tokens()
+    with pytest.raises(ZohoInvoiceAuthError, match="Access Denied"):
+        list(records)
+    assert first and emulator.requests["token"] == 2  # the first token, and one refused refresh
+
+
 def test_per_minute_throttling_is_retried(make_emulator, use_oauth_emulator):
     emulator = make_emulator(records=100, per_minute_limit=3)
     emulator.v3.window = 0.3
