@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceAuthError
+
 LOCK_TIMEOUT = 120.0
-FAILED_REFRESH_MEMORY = 10.0
-"""Seconds a failed refresh answers for the threads of a task that wait on it, instead of each
-asking Zoho again (Zoho allows 10 refreshes in 10 minutes)."""
+REFUSAL_MEMORY = 10.0
+"""Seconds a refused refresh is the answer for the other threads of a task."""
 """Longest wait for another process's refresh; a crashed holder's lock is released by the OS anyway."""
 
 
@@ -155,15 +156,20 @@ class FileTokenStore:
 
 
 class TokenManager:
-    """Hands out a usable access token; refreshes once for all threads and processes sharing a store."""
+    """Hands out a usable access token; refreshes once for all threads and processes sharing a store.
+
+    When Zoho Accounts refuses a refresh (a throttle, a revoked token), the refusal answers for
+    every thread of the task for a few seconds: each asking again would spend one of the ten
+    refreshes Zoho allows in ten minutes. Network trouble and 5xx are not remembered.
+    """
 
     def __init__(self, store: TokenStore, refresh: Callable[[], AccessToken]) -> None:
         self.store = store
         self._refresh = refresh
         self._current: AccessToken | None = None
         self._lock = threading.Lock()
-        self._failed: tuple[float, Exception] | None = None
-        """The last refresh that failed, and when: threads that waited for it share its answer."""
+        self._refused: tuple[float, ZohoInvoiceAuthError] | None = None
+        """Zoho Accounts' last refusal and when: for a while it answers for every thread."""
 
     def get(self) -> AccessToken:
         current = self._current
@@ -188,17 +194,17 @@ class TokenManager:
                 assert stored is not None
                 self._current = stored
                 return stored
-            if self._failed is not None and time.monotonic() - self._failed[0] < FAILED_REFRESH_MEMORY:
-                raise self._failed[1]  # another thread just asked Zoho: asking again would spend a refresh
+            if self._refused is not None and time.monotonic() - self._refused[0] < REFUSAL_MEMORY:
+                raise self._refused[1]  # asking again so soon would only spend another refresh
             with self.store.locked():
                 stored = self.store.read()  # another process may have refreshed while we waited
                 if stored is None or not self._acceptable(stored, stale):
                     try:
                         stored = self._refresh()
-                    except Exception as exc:
-                        self._failed = (time.monotonic(), exc)
+                    except ZohoInvoiceAuthError as exc:
+                        self._refused = (time.monotonic(), exc)
                         raise
                     self.store.write(stored)
-                self._failed = None
+                self._refused = None
                 self._current = stored
                 return stored
