@@ -31,7 +31,6 @@ from airflow_provider_zoho_invoice.v3.constants import (
     CODE_INVALID_VALUE,
     CODE_NO_AUTHENTICATION,
     CODE_NOT_AUTHORIZED,
-    CODE_NOT_FOUND,
     CODE_PER_MINUTE_LIMIT,
     CODE_UNKNOWN_ORGANIZATION,
     MAX_PER_PAGE,
@@ -311,7 +310,10 @@ class V3Service:
         record = self.records.get(name, request.path_params["record_id"])
         if record is None:
             return json_response(
-                {"code": CODE_NOT_FOUND, "message": f"{_SINGULAR_MESSAGES[name]} does not exist."},
+                {
+                    "code": RESOURCES[name].not_found_code,
+                    "message": f"{_SINGULAR_MESSAGES[name]} does not exist.",
+                },
                 404,
                 headers,
             )

@@ -37,6 +37,7 @@ from airflow_provider_zoho_invoice.v3.config import (
     oauth_config_from_connection,
 )
 from airflow_provider_zoho_invoice.v3.constants import (
+    CODE_ITEM_NOT_FOUND,
     CODE_NOT_FOUND,
     CONN_TYPE,
     MAX_PER_PAGE,
@@ -75,7 +76,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
 
     conn_type = CONN_TYPE
     hook_name = "Zoho Invoice (OAuth 2.0)"
-    item_not_found_codes = frozenset({CODE_NOT_FOUND})
+    item_not_found_codes = frozenset({CODE_NOT_FOUND, CODE_ITEM_NOT_FOUND})  # documented: 2006; seen: 1002
 
     def __init__(
         self,
@@ -324,7 +325,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         return incremental.keyset(fetch, found, since=since, before=before, log=self.log)
 
     def get_record(self, resource_name: str, record_id: str) -> dict[str, Any]:
-        """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002 on Zoho)."""
+        """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002; 2006 for items)."""
         found = resource(resource_name)
         record_id = check_id(record_id, found.id_field)
         document = self._send("GET", f"{found.path}/{quote(record_id)}")

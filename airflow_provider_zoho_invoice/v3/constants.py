@@ -28,5 +28,6 @@ CODE_PER_MINUTE_LIMIT = 44
 CODE_DAILY_QUOTA = 45
 CODE_NOT_AUTHORIZED = 57  # expired or revoked access token (or a scope the token lacks)
 CODE_NOT_FOUND = 1002
+CODE_ITEM_NOT_FOUND = 2006  # what Zoho's items documentation lists; other resources say 1002
 CODE_UNKNOWN_ORGANIZATION = 6041
 UNAUTHORIZED_CODES = frozenset({CODE_NO_AUTHENTICATION, CODE_NOT_AUTHORIZED})

@@ -30,12 +30,14 @@ class Resource:
     record_key: str
     id_field: str
     interval_strategy: str = KEYSET
+    not_found_code: int = 1002
+    """The code Zoho's documentation gives for an unknown id of this resource."""
 
 
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        Resource("items", "/items", "items", "item", "item_id", SCAN),
+        Resource("items", "/items", "items", "item", "item_id", SCAN, not_found_code=2006),
         Resource("contacts", "/contacts", "contacts", "contact", "contact_id"),
         Resource("invoices", "/invoices", "invoices", "invoice", "invoice_id"),
         Resource("estimates", "/estimates", "estimates", "estimate", "estimate_id"),

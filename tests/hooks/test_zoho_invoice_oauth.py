@@ -89,6 +89,9 @@ def test_unknown_resource_and_unknown_id(oauth_emulator):
     with pytest.raises(ZohoInvoiceAPIError) as caught:
         hook.get_record("invoices", "260815000299999999")
     assert caught.value.code == 1002 and "Invoice does not exist" in str(caught.value)
+    with pytest.raises(ZohoInvoiceAPIError) as caught:
+        hook.get_item("260815000099999999")
+    assert caught.value.code == 2006 and "Item does not exist" in str(caught.value)  # Zoho's items code
     assert hook.find_item(item_id="260815000099999999") is None
 
 
