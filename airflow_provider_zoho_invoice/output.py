@@ -6,6 +6,7 @@ import csv
 import glob
 import gzip
 import io
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,28 +37,40 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _csv_lines(rows: Iterable[dict[str, Any]], fieldnames: Sequence[str] | None) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer: csv.DictWriter[str] | None = None
+    """CSV with a fixed header, or with the union of every row's keys in first-seen order.
+
+    Zoho's records of one resource do not share one set of keys (a draft invoice has no
+    ``invoice_url``), so without a fixed header the rows are spooled to a temporary JSON Lines
+    file while the keys are collected, then written under the full header: memory stays flat.
+    """
     if fieldnames is not None:
-        writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-        writer.writeheader()
+        yield from _csv_rows(rows, fieldnames)
+        return
+    import msgspec
+
+    keys: dict[str, None] = {}
+    encode = msgspec.json.Encoder(decimal_format="number").encode
+    decode = msgspec.json.Decoder(float_hook=Decimal).decode
+    with tempfile.TemporaryFile(prefix="zoho-invoice-csv-") as spool:
+        for row in rows:
+            keys.update(dict.fromkeys(row))
+            spool.write(encode(row) + b"\n")
+        spool.seek(0)
+        yield from _csv_rows((decode(line) for line in spool), list(keys))
+
+
+def _csv_rows(rows: Iterable[dict[str, Any]], fieldnames: Sequence[str]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+    writer.writeheader()
     for row in rows:
-        if writer is None:
-            fieldnames = list(row)
-            writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-            writer.writeheader()
-        extra = [key for key in row if key not in writer.fieldnames]
+        extra = [key for key in row if key not in fieldnames]
         if extra:
-            raise ZohoInvoiceError(
-                f"A row has field(s) {', '.join(extra)} that the CSV header (taken from the first row) "
-                "lacks; CSV cannot hold rows of varying shape: use output_format='jsonl'"
-            )
+            raise ZohoInvoiceError(f"A row has field(s) {', '.join(extra)} that the CSV header lacks")
         writer.writerow({key: _csv_cell(value) for key, value in row.items()})
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode("utf-8")
 
 
 def write_rows(

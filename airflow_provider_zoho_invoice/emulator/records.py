@@ -128,6 +128,14 @@ def _invoice(i: int, seed: int) -> dict[str, Any]:
         "updated_time": modified,
         "exchange_rate": 1,
     }
+    # As on Zoho: drafts and void invoices have no customer link; only emailed ones carry view times.
+    if record["status"] in ("paid", "sent", "overdue"):
+        record["invoice_url"] = (
+            f"https://zohosecurepay.com/invoice/zillum/secure?CInvoiceID={record['invoice_id']}"
+        )
+    if record["status"] in ("sent", "overdue"):
+        record["mail_first_viewed_time"] = modified
+        record["mail_last_viewed_time"] = modified
     return record
 
 

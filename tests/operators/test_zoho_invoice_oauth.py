@@ -70,6 +70,28 @@ def test_list_records_operator_csv(oauth_emulator, tmp_path):
     assert rows[0]["custom_fields"] == "[]"
 
 
+def test_csv_holds_rows_that_do_not_share_one_set_of_keys(oauth_emulator, tmp_path):
+    """Paid invoices carry invoice_url, sent ones mail-view times too, drafts neither: one header for all."""
+    target = tmp_path / "invoices.csv"
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="invoices", resource="invoices", output_path=str(target), output_format="csv", per_page=50
+    )
+    assert operator.execute({})["count"] == 450
+    expected = expected_records(oauth_emulator, "invoices")
+    union: dict[str, None] = {}
+    for record in expected:
+        union.update(dict.fromkeys(record))
+    with target.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames == list(union) and len(union) > len(expected[0])  # first-seen order
+    assert [row["invoice_id"] for row in rows] == [record["invoice_id"] for record in expected]
+    for row, record in zip(rows, expected, strict=True):
+        assert row["invoice_url"] == record.get("invoice_url", "")
+        assert row["mail_first_viewed_time"] == record.get("mail_first_viewed_time", "")
+        assert row["total"] == str(record["total"])  # Zoho's number text, e.g. 120.50
+
+
 def test_list_records_operator_to_xcom_and_the_bound(run_dag, make_emulator, use_oauth_emulator, capfd):
     emulator = make_emulator(records={"customerpayments": 1001, "taxes": 5})
     use_oauth_emulator(emulator)
