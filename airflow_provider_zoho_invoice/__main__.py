@@ -30,8 +30,9 @@ def _store_advice(conn_id: str, connection: dict[str, Any]) -> str:
     return (
         f"\nStore it as connection '{conn_id}', for example in your secrets backend or as\n"
         f"  {env_name}='{json.dumps(connection)}'\n"
-        "or in the UI (Admin > Connections). Avoid 'airflow connections add --conn-extra ...': Airflow's\n"
-        "audit log keeps the command line, and it masks only the password there.\n"
+        "or in the UI (Admin > Connections). Avoid 'airflow connections add' with --conn-extra,\n"
+        "--conn-json or --conn-uri: Airflow's audit log keeps the whole command line, and it masks\n"
+        "only the password there.\n"
     )
 
 

@@ -43,7 +43,7 @@ interval() {  # start hour, end hour (UTC, 2026-06-01): the conf of a run for th
 
 # API v3 over OAuth 2.0: what every current Zoho account uses.
 export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice_oauth\", \"login\": \"1000.EMULATORCLIENTID\", \"password\": \"emulator-client-secret\", \"extra\": {\"refresh_token\": \"1000.emulator-refresh-token\", \"accounts_url\": \"$url\", \"api_domain\": \"$url\"}}"
-# Two consecutive hourly intervals, then a backfill of an earlier one.
+# Two consecutive hourly intervals, then an earlier one: each a run given its interval as conf.
 run_dag example_zoho_invoice_v3_extract v3-hour-1 "$(interval 14 15)"
 run_dag example_zoho_invoice_v3_extract v3-hour-2 "$(interval 15 16)"
 run_dag example_zoho_invoice_v3_extract v3-backfill "$(interval 13 14)"

@@ -38,7 +38,7 @@ def test_oauth_trades_a_grant_code_for_a_refresh_token(make_emulator):
         "refresh_token": refresh_token,
         "organization_id": "10234695",
     }
-    assert "--conn-extra" in result.stdout  # the audit-log warning
+    assert all(form in result.stdout for form in ("--conn-extra", "--conn-json", "--conn-uri"))  # audit log
     # The code is single-use: a second run fails with what to do, and prints no secret.
     again = run_cli(*args, stdin=f"{emulator.client_secret}\n{code}\n")
     assert again.returncode == 1 and "Generate a new one" in again.stderr

@@ -58,7 +58,7 @@ def test_token_check_passes_and_fails(run_dag, make_emulator, use_emulator, capf
 def test_v3_hourly_extraction_lands_each_interval_exactly(
     run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch
 ):
-    from datetime import timedelta
+    from datetime import timedelta, timezone
 
     from airflow_provider_zoho_invoice.emulator.records import EPOCH
     from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
@@ -85,7 +85,8 @@ def test_v3_hourly_extraction_lands_each_interval_exactly(
                 ),
                 key=lambda r: (parse_zoho_time(r["last_modified_time"]), r[id_field]),
             )
-            path = tmp_path / resource / f"{since.isoformat().replace(':', '')}.jsonl.gz"
+            name = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H%M%S+0000")
+            path = tmp_path / resource / f"{name}.jsonl.gz"
             assert gzip.decompress(path.read_bytes()).splitlines() == [encode(r) for r in expected]
             counts[resource] = len(expected)
         assert xcom_value(dag_run, "summarize")["counts"] == counts and min(counts.values()) > 0
@@ -107,3 +108,35 @@ def test_v3_snapshot_lists_everything(run_dag, make_emulator, use_oauth_emulator
             (tmp_path / "snapshots" / resource / f"{day}.jsonl.gz").read_bytes()
         ).splitlines()
         assert lines == [encode(emulator.records.record(resource, i)) for i in range(250)]
+
+
+def test_v3_extract_names_an_interval_alike_for_every_kind_of_run(airflow_db, monkeypatch, tmp_path):
+    """A scheduled run (data interval), a backfill and a run triggered with params write one file."""
+    import pendulum
+
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0
+        from airflow.models.dagbag import DagBag
+
+    monkeypatch.setenv("AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR", str(tmp_path))
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS / "example_zoho_invoice_v3_extract.py"))
+    dag = bag.get_dag("example_zoho_invoice_v3_extract")
+    start = pendulum.datetime(2026, 6, 1, 19, tz="UTC")
+    contexts = {
+        "scheduled": {"params": {"modified_since": None, "modified_before": None},
+                      "data_interval_start": start, "data_interval_end": start.add(hours=1)},
+        "triggered": {"params": {"modified_since": "2026-06-01T19:00:00Z", "modified_before": "2026-06-01T20:00:00Z"}},
+        "other offset": {"params": {"modified_since": "2026-06-01T15:00:00-04:00", "modified_before": None}},
+    }  # fmt: skip
+    variables = {"var": {"value": {"zoho_invoice_output_dir": str(tmp_path)}}}
+    paths = set()
+    for context in contexts.values():
+        task = dag.get_task("extract_invoices")
+        env = dag.get_template_env()
+        paths.add(task.render_template(task.output_path, {**variables, **context}, jinja_env=env))
+    assert paths == {f"{tmp_path}/invoices/2026-06-01T190000+0000.jsonl.gz"}
+    task = dag.get_task("extract_invoices")
+    with pytest.raises(ValueError, match="no data interval: trigger it with the modified_since"):
+        context = {**variables, "params": {"modified_since": None}}
+        task.render_template(task.output_path, context, jinja_env=dag.get_template_env())
