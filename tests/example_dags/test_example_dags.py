@@ -137,6 +137,6 @@ def test_v3_extract_names_an_interval_alike_for_every_kind_of_run(airflow_db, mo
         paths.add(task.render_template(task.output_path, {**variables, **context}, jinja_env=env))
     assert paths == {f"{tmp_path}/invoices/2026-06-01T190000+0000.jsonl.gz"}
     task = dag.get_task("extract_invoices")
+    context = {**variables, "params": {"modified_since": None}}
     with pytest.raises(ValueError, match="no data interval: trigger it with the modified_since"):
-        context = {**variables, "params": {"modified_since": None}}
         task.render_template(task.output_path, context, jinja_env=dag.get_template_env())
