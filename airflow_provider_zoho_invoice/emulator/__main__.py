@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT='{emulator.oauth_connection_json()}'\n"
             f"  grant code for 'python -m airflow_provider_zoho_invoice oauth': {grant_code}\n"
             f"Legacy: authtoken {args.authtoken}, API key {args.apikey}, account {args.account}\n"
-            f"  AIRFLOW_CONN_ZOHO_INVOICE_LEGACY='{emulator.connection_json()}'",
+            f"  AIRFLOW_CONN_ZOHO_INVOICE_LEGACY='{emulator.connection_json()}'\n"
+            "  (the legacy example DAGs read the connection zoho_invoice_default: give it this value "
+            "to run them against the emulator)",
             flush=True,
         )
         stop.wait()
