@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConfigError
+from airflow_provider_zoho_invoice.legacy.constants import CONN_TYPE as LEGACY_CONN_TYPE
+from airflow_provider_zoho_invoice.v3.constants import CONN_TYPE as OAUTH_CONN_TYPE
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.compat import Connection
     from airflow_provider_zoho_invoice.hooks.base import ZohoInvoiceBaseHook
 
-LEGACY_CONN_TYPE = "zoho_invoice"
-OAUTH_CONN_TYPE = "zoho_invoice_oauth"
+__all__ = ["LEGACY_CONN_TYPE", "OAUTH_CONN_TYPE", "hook_for"]
 
 
 def hook_for(conn_id: str, *, connection: Connection | None = None) -> ZohoInvoiceBaseHook:
