@@ -21,6 +21,7 @@ DEFAULT_REQUESTS_PER_MINUTE = 100
 DEFAULT_BACKOFF = 1.0
 MAX_CONNECT_TIMEOUT = 10.0
 DEFAULT_RATE_WINDOW = 60
+DEFAULT_DEADLINE = 120.0
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -172,11 +173,19 @@ def read_extras(raw_extra: Any, conn_id: str, conn_type: str) -> dict[str, Any]:
 def transport_settings(merged: dict[str, Any], conn_id: str) -> TransportSettings:
     """The transport extras both connection types share."""
     read_timeout = number(merged, "timeout", conn_id, default=DEFAULT_TIMEOUT, positive=True)
+    connect_timeout = number(
+        merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
+    )
     return TransportSettings(
-        connect_timeout=number(
-            merged, "connect_timeout", conn_id, default=min(read_timeout, MAX_CONNECT_TIMEOUT), positive=True
-        ),
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        deadline=number(
+            merged,
+            "deadline",
+            conn_id,
+            default=max(DEFAULT_DEADLINE, connect_timeout + read_timeout),
+            positive=True,
+        ),
         max_retries=whole_number(merged, "max_retries", conn_id, default=DEFAULT_MAX_RETRIES),
         backoff=number(merged, "backoff", conn_id, default=DEFAULT_BACKOFF),
         requests_per_minute=whole_number(

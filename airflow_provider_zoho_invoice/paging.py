@@ -7,8 +7,9 @@ legacy API's page count, v3's ``has_more_page``). Nothing here knows HTTP or Zoh
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -22,13 +23,15 @@ def pages_in_order(
     workers: int,
     may_fetch: Callable[[int], bool],
     queued: int | None = None,
-) -> Iterator[T]:
+    abandoned: threading.Event | None = None,
+) -> Generator[T, None, None]:
     """``fetch(start)``, ``fetch(start + 1)``, ... in order, with up to ``queued`` pages under way.
 
     ``may_fetch`` is asked before each page is queued; it sees what the caller learnt from the
-    pages already handed on. When the caller stops iterating, queued pages are cancelled (those
-    already running finish and are dropped unread). With one worker, pages are read in the
-    calling thread, one at a time.
+    pages already handed on. When the caller stops iterating, queued pages are cancelled and
+    ``abandoned`` is set, so that pages already running can give up (no retry, no backoff);
+    they are not waited for, and their answers are dropped unread. With one worker, pages are
+    read in the calling thread, one at a time.
     """
     page = start
     if workers == 1:
@@ -48,9 +51,11 @@ def pages_in_order(
                 return
             yield in_flight.popleft().result()
     finally:
+        if abandoned is not None:
+            abandoned.set()
         for future in in_flight:
             future.cancel()
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 class RecentIds:

@@ -10,8 +10,9 @@ import email.utils
 import logging
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple
 
 import requests
 import tenacity
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
@@ -55,12 +57,23 @@ class TransportSettings:
     verify: bool | str
     rate_window: float = 60.0
     """Seconds over which ``requests_per_minute`` counts: Zoho's minute, shorter only against the emulator."""
+    deadline: float = 120.0
+    """Seconds one attempt may take from connecting to its last body byte: a read timeout alone lets a
+    server that trickles a byte now and then hold a request for hours."""
 
 
 class Answer(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+class Abandoned(Exception):
+    """The caller no longer wants this answer (a page past the end of a listing): no retry, no wait."""
+
+
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """An attempt took longer than its deadline although every single read was within the timeout."""
 
 
 class _RetryableStatus(Exception):
@@ -96,6 +109,15 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.SSLError):
         return False  # a certificate problem does not heal by retrying
     return isinstance(exc, (_RetryableStatus, *_TRANSIENT_ERRORS))
+
+
+def _sleep_until(event: threading.Event) -> Callable[[float], None]:
+    """A backoff wait that ends early when ``event`` is set."""
+
+    def sleep(seconds: float) -> None:
+        event.wait(seconds)
+
+    return sleep
 
 
 def _attempts(count: int) -> str:
@@ -196,14 +218,21 @@ class Transport:
         retryable: Callable[[int, bytes], bool] = default_retryable,
         max_retries: int | None = None,
         timeout: tuple[float, float] | None = None,
+        abandoned: threading.Event | None = None,
     ) -> Answer:
-        """Send with rate limiting, timeouts and retries; ``path`` is what logs and errors show."""
+        """Send with rate limiting, timeouts and retries; ``path`` is what logs and errors show.
+
+        Once ``abandoned`` is set, no further attempt starts and a backoff wait ends at once
+        (raising :class:`Abandoned`): speculative pages past a listing's end cost no retries.
+        """
         settings = self.settings
         attempts = (settings.max_retries if max_retries is None else max_retries) + 1
+        given_up = abandoned or threading.Event()
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_transient),
-            stop=tenacity.stop_after_attempt(attempts),
+            stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_when_event_set(given_up),
             wait=self._wait,
+            sleep=_sleep_until(given_up),
             before_sleep=self._log_retry(path, attempts),
             reraise=True,
         )
@@ -216,8 +245,9 @@ class Transport:
             "headers": headers,
             "timeout": timeout or (settings.connect_timeout, settings.read_timeout),
         }
+        deadline = sum(timeout) if timeout else settings.deadline
         try:
-            return retrying(self._attempt, call, path, secrets, retryable)
+            return retrying(self._attempt, call, path, secrets, retryable, deadline, given_up)
         except _RetryableStatus as exc:
             made = retrying.statistics.get("attempt_number", attempts)
             raise ZohoInvoiceResponseError(
@@ -230,6 +260,12 @@ class Transport:
                 f"TLS failed for {path} on {origin(url)}: {redact(root_cause(exc), secrets)}. "
                 "Waiting will not fix a certificate problem: point the connection's 'verify' extra at "
                 "the CA bundle that signed the server's certificate (or set REQUESTS_CA_BUNDLE)"
+            ) from None
+        except DeadlineExceeded:
+            made = retrying.statistics.get("attempt_number", attempts)
+            raise ZohoInvoiceConnectionError(
+                f"Zoho Invoice was still sending its answer to {path} after {deadline:g} s "
+                f"on all {_attempts(made)}; raise the connection's 'deadline' extra if pages are that slow"
             ) from None
         except requests.exceptions.Timeout:
             made = retrying.statistics.get("attempt_number", attempts)
@@ -277,17 +313,23 @@ class Transport:
         path: str,
         secrets: tuple[str | None, ...],
         retryable: Callable[[int, bytes], bool],
+        deadline: float,
+        abandoned: threading.Event,
     ) -> Answer:
+        if abandoned.is_set():
+            raise Abandoned(path)
         if self.rate_limiter is not None:
             waited = self.rate_limiter.acquire()
             if waited > 1:
                 self.log.info("Zoho Invoice rate limit: waited %.1f s before %s", waited, path)
+        if abandoned.is_set():
+            raise Abandoned(path)
         proxies, verify = self._environment_settings(call["url"])
         started = time.perf_counter()
         with self.session.request(
             **call, verify=verify, proxies=proxies, stream=True, allow_redirects=False
         ) as response:
-            body = _read_capped(response, path)
+            body = _read_capped(response, path, started + deadline)
             answer = Answer(response.status_code, response.headers, body)
         self.log.debug(
             "Zoho Invoice %s %s -> HTTP %d, %d bytes in %.0f ms",
@@ -307,7 +349,9 @@ class Transport:
             self.session.close()
 
 
-def _read_capped(response: requests.Response, path: str) -> bytes:
+def _read_capped(response: requests.Response, path: str, deadline: float) -> bytes:
+    """The whole body, refused when over the size cap or still arriving at ``deadline``
+    (``time.perf_counter()`` seconds)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ZohoInvoiceResponseError(
@@ -316,8 +360,10 @@ def _read_capped(response: requests.Response, path: str) -> bytes:
             status_code=response.status_code,
         )
     body = bytearray()
-    for chunk in response.iter_content(chunk_size=256 * 1024):
+    for chunk in _chunks_as_they_arrive(response):
         body += chunk
+        if time.perf_counter() > deadline:
+            raise DeadlineExceeded(f"{path}: the answer was still arriving at the deadline")
         if len(body) > MAX_BODY_BYTES:
             raise ZohoInvoiceResponseError(
                 f"Zoho's answer to {path} exceeds the {MAX_BODY_BYTES} byte limit; "
@@ -325,3 +371,20 @@ def _read_capped(response: requests.Response, path: str) -> bytes:
                 status_code=response.status_code,
             )
     return bytes(body)
+
+
+def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    """The body in the pieces the network delivers (decompressed): ``iter_content`` would block
+    until a whole chunk arrived, so a deadline could not be checked while a body trickles in."""
+    raw = response.raw
+    try:
+        while chunk := raw.read1(256 * 1024, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     parser.add_argument("--slow-seconds", type=float, default=5.0, help="delay of a 'slow' answer")
     parser.add_argument(
+        "--trickle-interval", type=float, default=0.4, help="seconds between the bytes of a 'trickle' answer"
+    )
+    parser.add_argument(
         "--churn-every",
         type=int,
         default=0,
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             retry_after=args.retry_after,
             slow_seconds=args.slow_seconds,
+            trickle_interval=args.trickle_interval,
             latency=args.latency,
         )
     except ValueError as exc:

@@ -60,6 +60,7 @@ class FaultPlan:
     retry_after: float = 1.0
     slow_seconds: float = 5.0
     latency: float = 0.0
+    trickle_interval: float = 0.4
 
     def __post_init__(self) -> None:
         unknown = [kind for kind in [*self.rates, *self.sequence] if kind not in (*FAULTS, "ok")]
@@ -71,6 +72,8 @@ class FaultPlan:
         self._queue = deque(self.sequence)
         self._lock = threading.Lock()
         self.injected: Counter[str] = Counter()
+        self.finished: Counter[str] = Counter()
+        """Slow fault answers sent to their end: shows whether a client waited for them."""
 
     @classmethod
     def parse(cls, specs: Iterable[str], **kwargs: object) -> FaultPlan:
@@ -109,7 +112,7 @@ class FaultPlan:
         if fault.replace is not None:
             return await fault.replace(self, request)
         answer = await real(fault.misread)
-        return fault.distort(answer) if fault.distort is not None else answer
+        return fault.distort(self, answer) if fault.distort is not None else answer
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,13 @@ class Fault:
     description: str
     replace: Callable[[FaultPlan, Request], Awaitable[Response]] | None = None
     misread: Callable[[dict[str, str]], dict[str, str]] | None = None
-    distort: Callable[[Response], Response] | None = None
+    distort: Callable[[FaultPlan, Response], Response] | None = None
 
 
-def _v3_page(change: Callable[[dict[str, Any]], None]) -> Callable[[Response], Response]:
+def _v3_page(change: Callable[[dict[str, Any]], None]) -> Callable[[FaultPlan, Response], Response]:
     """Change a v3 list answer (JSON with a page_context); other answers pass unchanged."""
 
-    def distort(real: Response) -> Response:
+    def distort(plan: FaultPlan, real: Response) -> Response:
         from airflow_provider_zoho_invoice.v3.answers import decode, encode
 
         if b'"page_context"' not in real.body:
@@ -147,6 +150,64 @@ def _empty_but_more(document: dict[str, Any]) -> None:
         if isinstance(value, list):
             value.clear()
     document["page_context"]["has_more_page"] = True
+
+
+_DEEP_MARK = "\u2063deep\u2063"
+DEEP_LEVELS = 10_000
+
+
+def _deep_record(plan: FaultPlan, real: Response) -> Response:
+    """The last record of a v3 page gains a field nested 10,000 arrays deep."""
+
+    def mark(document: dict[str, Any]) -> None:
+        for value in document.values():
+            if isinstance(value, list) and value and isinstance(value[-1], dict):
+                value[-1]["custom_fields"] = _DEEP_MARK
+
+    distorted = _v3_page(mark)(plan, real)
+    nested = b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS
+    body = bytes(distorted.body).replace(json.dumps(_DEEP_MARK, ensure_ascii=False).encode(), nested)
+    return Response(body, status_code=real.status_code, media_type=real.media_type)
+
+
+def _is_past_the_end(real: Response) -> bool:
+    """A v3 page after the last one: no records, and a page number above 1."""
+    from airflow_provider_zoho_invoice.v3.answers import decode
+
+    if b'"page_context"' not in real.body:
+        return False
+    document = decode(bytes(real.body))
+    records = [value for value in document.values() if isinstance(value, list)]
+    page = document["page_context"].get("page", 1)
+    return bool(records) and not any(records) and isinstance(page, int) and page > 1
+
+
+def _past_end_unavailable(plan: FaultPlan, real: Response) -> Response:
+    return Response(b"", status_code=503) if _is_past_the_end(real) else real
+
+
+def _past_end_slow(plan: FaultPlan, real: Response) -> Response:
+    if not _is_past_the_end(real):
+        return real
+
+    async def late() -> AsyncIterator[bytes]:
+        await asyncio.sleep(plan.slow_seconds)
+        yield bytes(real.body)
+        plan.finished["past-end-slow"] += 1
+
+    return StreamingResponse(late(), media_type=real.media_type)
+
+
+async def _trickle(plan: FaultPlan, request: Request) -> Response:
+    async def bytes_slowly() -> AsyncIterator[bytes]:
+        for _ in range(100_000):
+            yield b" "
+            await asyncio.sleep(plan.trickle_interval)
+
+    return StreamingResponse(bytes_slowly(), media_type="application/json")
+
+
+_DEEP_ERROR = b'{"code":2,"message":' + b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS + b"}"
 
 
 def _not_a_record(document: dict[str, Any]) -> None:
@@ -232,11 +293,11 @@ FAULTS: dict[str, Fault] = {
     "429-bare": Fault("HTTP 429 without Retry-After", replace=_status(429)),
     "reset": Fault(
         "the connection dropped halfway through the body",
-        distort=lambda real: _ResetMidBody(real.body, media_type=real.media_type),
+        distort=lambda plan, real: _ResetMidBody(real.body, media_type=real.media_type),
     ),
     "truncate": Fault(
         "a complete answer whose body stops halfway",
-        distort=lambda real: Response(real.body[: len(real.body) // 2], media_type=real.media_type),
+        distort=lambda plan, real: Response(real.body[: len(real.body) // 2], media_type=real.media_type),
     ),
     "html": Fault("a proxy's HTML error page, HTTP 502", replace=_body(_HTML_PAGE, "text/html", 502)),
     "html-200": Fault(
@@ -267,5 +328,17 @@ FAULTS: dict[str, Fault] = {
         "a v3 page with no records that says more follow", distort=_v3_page(_empty_but_more)
     ),
     "not-a-record": Fault("a v3 page whose last record is the number 1", distort=_v3_page(_not_a_record)),
+    "deep-record": Fault(
+        f"a v3 page whose last record nests {DEEP_LEVELS:,} arrays deep", distort=_deep_record
+    ),
+    "deep-error": Fault(
+        f"HTTP 400 whose JSON message nests {DEEP_LEVELS:,} arrays deep",
+        replace=_body(_DEEP_ERROR, "application/json;charset=UTF-8", 400),
+    ),
+    "past-end-503": Fault("HTTP 503 for every v3 page after the last one", distort=_past_end_unavailable),
+    "past-end-slow": Fault(
+        "v3 pages after the last one answered after --slow-seconds", distort=_past_end_slow
+    ),
+    "trickle": Fault("a body sent one byte every --trickle-interval seconds", replace=_trickle),
 }
 FAULT_KINDS = tuple(FAULTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
@@ -177,8 +178,11 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         organization: bool = True,
+        abandoned: threading.Event | None = None,
+        page: int | None = None,
     ) -> dict[str, Any]:
         """One API call with the access token; a 401 refreshes the token once and repeats the call."""
+        shown = path if page is None else f"{path} (page {page})"  # what logs and errors name
         headers = {ORGANIZATION_HEADER: self.organization_id} if organization else {}
         token = self.tokens.get()
         for attempt in (1, 2):
@@ -188,15 +192,16 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 params=params,
                 json_body=json_body,
                 headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
-                path=path,
+                path=shown,
                 secrets=(*self.config.secrets, token.value),
                 retryable=retryable,
+                abandoned=abandoned,
             )
             self.quota.note(answer.headers)
             if answer.status == 401 and attempt == 1:
                 self.log.info(
                     "Zoho Invoice refused the access token for %s (code %s); refreshing it once",
-                    path,
+                    shown,
                     answer_code(answer.body),
                 )
                 token = self.tokens.replace(token)
@@ -204,7 +209,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             return api_document(
                 answer.status,
                 answer.body,
-                path=path,
+                path=shown,
                 secrets=(*self.config.secrets, token.value),
                 reset_seconds=self.quota.reset_seconds,
             )
@@ -293,9 +298,12 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     def _offset_records(
         self, found: Resource, query: dict[str, Any], per_page: int, max_records: int | None, concurrency: int
     ) -> Iterator[dict[str, Any]]:
+        past_the_end = threading.Event()  # set when the listing ends: speculative pages stop retrying
+
         def fetch(page: int) -> Page:
-            document = self._send("GET", found.path, params={**query, "page": page, "per_page": per_page})
-            return records_of(found, document, per_page=per_page)
+            params = {**query, "page": page, "per_page": per_page}
+            document = self._send("GET", found.path, params=params, abandoned=past_the_end, page=page)
+            return records_of(found, document, per_page=per_page, page=page)
 
         if concurrency > 1:
             self.transport.ensure_pool(concurrency)
@@ -305,6 +313,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             max_records=max_records,
             concurrency=concurrency,
             on_first_page=self.quota.log_remaining,
+            abandoned=past_the_end,
         )
 
     def _keyset_records(
@@ -320,7 +329,8 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             params |= {"page": page, "per_page": per_page}
             if cursor is not None:
                 params["last_modified_time"] = format_zoho_time(cursor)
-            return records_of(found, self._send("GET", found.path, params=params), per_page=per_page)
+            document = self._send("GET", found.path, params=params, page=page)
+            return records_of(found, document, per_page=per_page, page=page)
 
         return incremental.keyset(fetch, found, since=since, before=before, log=self.log)
 

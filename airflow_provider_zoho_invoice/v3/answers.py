@@ -106,6 +106,12 @@ def decode_object(
             status_code=status_code,
             snippet=snippet(body_for_errors, secrets),
         ) from None
+    except RecursionError:
+        raise ZohoInvoiceResponseError(
+            f"Zoho Invoice's answer to {path} nests JSON arrays or objects too deeply to read "
+            "(no Zoho record nests more than a few levels)",
+            status_code=status_code,
+        ) from None
     if not isinstance(document, dict):
         raise ZohoInvoiceResponseError(
             f"Zoho Invoice's answer to {path} is JSON but not an object",
@@ -213,7 +219,7 @@ def answer_code(body: bytes) -> int | None:
     """The ``code`` of a small error answer, if it is JSON; used to tell 429 kinds apart."""
     try:
         document = decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     code = document.get("code") if isinstance(document, dict) else None
     return code if isinstance(code, int) else None

@@ -6,6 +6,7 @@ on pages made up in memory.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,11 +37,13 @@ def check_params(params: Any) -> dict[str, Any]:
     return dict(params)
 
 
-def records_of(found: Resource, document: dict[str, Any], *, per_page: int | None = None) -> Page:
+def records_of(
+    found: Resource, document: dict[str, Any], *, per_page: int | None = None, page: int | None = None
+) -> Page:
     """The records of a list answer and whether more pages follow; an answer that cannot be paged
     safely (no way to tell whether more follow, or a page that says more follow but holds nothing)
     is an error, never the silent end of a listing."""
-    where = f"Zoho Invoice's answer to {found.path}"
+    where = f"Zoho Invoice's answer to {found.path}" + (f" (page {page})" if page is not None else "")
     records = document.get(found.list_key)
     if not isinstance(records, list):
         raise ZohoInvoiceResponseError(f"{where} has no '{found.list_key}' list")
@@ -75,21 +78,22 @@ def offset_records(
     max_records: int | None,
     concurrency: int,
     on_first_page: Callable[[], None] = lambda: None,
+    abandoned: threading.Event | None = None,
 ) -> Iterator[Any]:
     """Every record of pages 1, 2, ... until one says no more follow; repeats across pages dropped.
 
     There is no page count, so with ``concurrency`` above 1 the next pages are fetched
-    speculatively: at most ``concurrency`` requests go past the last page, and their
-    answers are dropped unread. A server that serves a page again (its records all listed
-    already, or the very same records in the same order as an earlier page) would make the
-    listing endless: that is an error, at the first repeat.
+    speculatively: at most ``concurrency`` requests go past the last page; their answers are
+    dropped unread and not waited for (``abandoned`` is set for them). A server that serves a
+    page again (its records all listed already, or the very same records in the same order as
+    an earlier page) would make the listing endless: that is an error, at the first repeat.
     """
     if max_records == 0:
         return
     recent = RecentIds()
     fingerprints: set[int] = set()  # one small hash per page: memory stays flat
     emitted = 0
-    for number, (records, more) in enumerate(_pages(fetch_page, concurrency), start=1):
+    for number, (records, more) in enumerate(_pages(fetch_page, concurrency, abandoned), start=1):
         if number == 1:
             on_first_page()
         ids = tuple(record.get(found.id_field) for record in records)
@@ -116,16 +120,22 @@ def _repeated(found: Resource, number: int) -> ZohoInvoiceResponseError:
     )
 
 
-def _pages(fetch_page: Callable[[int], Page], concurrency: int) -> Iterator[Page]:
+def _pages(
+    fetch_page: Callable[[int], Page], concurrency: int, abandoned: threading.Event | None
+) -> Iterator[Page]:
     first = fetch_page(1)  # the first page alone: token, organization and quota are learnt here
     yield first
     if not first[1]:
         return
     # Speculative: page n + 1 is asked for before page n has said whether it is the last.
-    for page in pages_in_order(fetch_page, start=2, workers=concurrency, may_fetch=_always):
-        yield page
-        if not page[1]:
-            return  # later speculative pages are past the end: dropped unread
+    pages = pages_in_order(fetch_page, start=2, workers=concurrency, may_fetch=_always, abandoned=abandoned)
+    try:
+        for page in pages:
+            yield page
+            if not page[1]:
+                return  # later speculative pages are past the end: dropped unread
+    finally:
+        pages.close()  # now, not when the generator is collected: pages past the end stop at once
 
 
 def _always(page: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_zoho_invoice.emulator import FaultPlan
-from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceResponseError
+from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceConnectionError, ZohoInvoiceResponseError
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
 from tests.reliability.stats import STATS
@@ -57,3 +57,45 @@ def test_a_last_page_without_page_context_ends_the_listing(make_emulator, use_oa
     emulator = make_emulator(records=30, faults=FaultPlan(rates={"no-page-context": 1.0}))
     use_oauth_emulator(emulator, organization_id="10234695")
     assert len(list(ZohoInvoiceOAuthHook().list_records("users", per_page=50))) == 30
+
+
+def test_requests_past_the_last_page_are_neither_retried_nor_waited_for(make_emulator, use_oauth_emulator):
+    """Pages asked for speculatively after the last one: at most ``concurrency`` of them, no retry."""
+    emulator = make_emulator(records=450, faults=FaultPlan(rates={"past-end-503": 1.0}))
+    use_oauth_emulator(emulator, organization_id="10234695", max_retries=5)
+    assert len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=50, concurrency=4))) == 450
+    assert emulator.requests["v3:invoices"] <= 9 + 4  # nine pages, and what was under way past them
+
+    slow = FaultPlan(rates={"past-end-slow": 1.0}, slow_seconds=5)
+    emulator = make_emulator(records=450, faults=slow)
+    use_oauth_emulator(emulator, organization_id="10234695")
+    assert len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=50, concurrency=4))) == 450
+    assert slow.finished["past-end-slow"] == 0  # the listing ended without waiting for one of them
+    STATS["faults_survived"] += 2
+
+
+def test_a_body_that_trickles_in_meets_the_request_deadline(make_emulator, use_oauth_emulator):
+    faults = FaultPlan(sequence=["ok", "trickle"], trickle_interval=0.05)
+    emulator = make_emulator(records=50, faults=faults)
+    use_oauth_emulator(emulator, organization_id="10234695", max_retries=0, deadline=1)
+    with pytest.raises(
+        ZohoInvoiceConnectionError, match=r"still sending its answer to /invoices \(page 1\) after 1 s"
+    ):
+        list(ZohoInvoiceOAuthHook().list_records("invoices"))
+    STATS["faults_failed_clearly"] += 1
+
+
+@pytest.mark.parametrize(
+    ("sequence", "message"),
+    [
+        (["ok", "deep-record"], r"answer to /invoices \(page 1\) nests JSON arrays or objects too deeply"),
+        (["ok", "deep-error"], r"answer to /invoices \(page 1\) nests JSON arrays or objects too deeply"),
+        (["deep-error"], r"answer to /oauth/v2/token nests JSON arrays or objects too deeply"),
+    ],
+)
+def test_json_nested_beyond_reason_is_a_response_error(make_emulator, use_oauth_emulator, sequence, message):
+    emulator = make_emulator(records=50, faults=FaultPlan(sequence=sequence))
+    use_oauth_emulator(emulator, organization_id="10234695", max_retries=0)
+    with pytest.raises(ZohoInvoiceResponseError, match=message):
+        list(ZohoInvoiceOAuthHook().list_records("invoices"))
+    STATS["faults_failed_clearly"] += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ import pytest
 
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceResponseError
 from airflow_provider_zoho_invoice.v3.incremental import keyset, scan
-from airflow_provider_zoho_invoice.v3.listing import offset_records
+from airflow_provider_zoho_invoice.v3.listing import offset_records, records_of
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 LOG = logging.getLogger("test")
@@ -208,3 +209,14 @@ def test_offset_listing_stops_at_a_cycle_of_pages_longer_than_its_window():
     cycle = lambda page: (server.fetch((page - 1) % 4 + 1)[0], True)  # noqa: E731
     with pytest.raises(ZohoInvoiceResponseError, match="served page 5 of /invoices"):
         list(offset_records(cycle, INVOICES, max_records=None, concurrency=1))
+
+
+@pytest.mark.parametrize(
+    ("item", "shown"), [(1, "int '1'"), ("x", "str 'x'"), (None, "NoneType 'None'"), ([], "list '[]'")]
+)
+def test_a_list_item_that_is_not_an_object_is_an_error_naming_page_and_position(item, shown):
+    document = {"invoices": [{"invoice_id": "1"}, item], "page_context": {"has_more_page": False}}
+    with pytest.raises(
+        ZohoInvoiceResponseError, match=rf"\(page 3\) holds {re.escape(shown)} at position 1 "
+    ):
+        records_of(INVOICES, document, per_page=200, page=3)
