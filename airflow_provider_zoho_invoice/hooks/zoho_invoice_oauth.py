@@ -145,8 +145,9 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     @cached_property
     def tokens(self) -> TokenManager:
         config = self.config
-        client_id, _, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
-        key = store_key(config.accounts_url, client_id, refresh_token)
+        client_id, client_secret, refresh_token = config.require_credentials(self.zoho_invoice_conn_id)
+        # The secret is part of the key: a token another connection minted must not hide a wrong one.
+        key = store_key(config.accounts_url, client_id, client_secret, refresh_token)
         if config.token_cache == "none":  # noqa: S105 - a store kind, not a secret
             store: TokenStore = MemoryTokenStore()
         else:
@@ -156,6 +157,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 on_lock_timeout=lambda: self.log.warning(
                     "Another process held the Zoho token lock too long; refreshing without it"
                 ),
+                warn=self.log.warning,
             )
             if self.shared is not None:
                 store = self.shared.token_store(key, fallback=store)

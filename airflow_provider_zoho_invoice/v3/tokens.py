@@ -9,9 +9,11 @@ file lock makes concurrent tasks refresh once. File names are digests, never sec
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -101,46 +103,133 @@ def default_token_directory() -> Path:
 
 
 class FileTokenStore:
-    """One JSON file per credential set, 0600 in a 0700 directory, written atomically."""
+    """One JSON file per credential set, 0600 in a 0700 directory, written atomically.
+
+    The directory may be shared with other users of the machine, so nothing in it is trusted
+    blindly: links are not followed, a file that is not a regular file of ours is not read, and
+    loose permissions are tightened (with one warning). When the store cannot be used safely
+    (a directory where the file goes, a planted link, a directory owned by someone else) the
+    task keeps its token to itself, after one warning: a listing never fails for its cache.
+    """
 
     def __init__(
-        self, directory: Path, key: str, *, on_lock_timeout: Callable[[], None] | None = None
+        self,
+        directory: Path,
+        key: str,
+        *,
+        on_lock_timeout: Callable[[], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.directory = directory
         self.path = directory / f"{key}.json"
         self._lock_path = directory / f"{key}.lock"
         self._on_lock_timeout = on_lock_timeout
+        self._warn = warn or (lambda message: None)
+        self._warned: set[str] = set()
+        self.unusable: str | None = None
+        """Why the store is not used (the task refreshes its own token), or None."""
 
-    def _ensure_directory(self) -> None:
-        for directory in (self.directory.parent, self.directory):
-            directory.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.directory, 0o700)
+    def _problem(self, reason: str) -> None:
+        """Stop using the store for the rest of this task, saying why once."""
+        if self.unusable is None:
+            self.unusable = reason
+            self._warn(
+                f"Zoho token cache not used: {reason}. This task keeps its access token to itself; "
+                f"fix or remove the path (the cache directory is {self.directory})"
+            )
+
+    def _tighten(self, what: str, mode: int, apply: Callable[[int], None]) -> None:
+        if mode & 0o077:
+            apply(0o700 if what == "directory" else 0o600)
+            if what not in self._warned:
+                self._warned.add(what)
+                self._warn(
+                    f"Zoho token cache {what} had permissions {oct(mode)}, readable by other users; "
+                    "tightened to owner-only"
+                )
+
+    def _usable_directory(self) -> bool:
+        if self.unusable is not None:
+            return False
+        try:
+            for directory in (self.directory.parent, self.directory):
+                directory.mkdir(mode=0o700, exist_ok=True)
+            status = os.stat(self.directory)
+        except OSError as exc:
+            self._problem(f"its directory cannot be created ({exc.strerror})")
+            return False
+        if not stat.S_ISDIR(status.st_mode):
+            self._problem("its directory path is not a directory")
+            return False
+        if status.st_uid != os.getuid():
+            self._problem("its directory belongs to another user")
+            return False
+        self._tighten("directory", stat.S_IMODE(status.st_mode), lambda mode: os.chmod(self.directory, mode))
+        return True
+
+    def _regular_file_of_ours(self, descriptor: int, what: str) -> bool:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            self._problem(f"a directory stands where the {what} goes")
+            return False
+        if not stat.S_ISREG(status.st_mode):
+            self._problem(f"the {what} is not a regular file")
+            return False
+        if status.st_uid != os.getuid():
+            self._problem(f"the {what} belongs to another user")
+            return False
+        self._tighten(what, stat.S_IMODE(status.st_mode), lambda mode: os.fchmod(descriptor, mode))
+        return True
 
     def read(self) -> AccessToken | None:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                return AccessToken.from_json(json.load(handle))
-        except (OSError, ValueError):
+        if not self._usable_directory():
             return None
+        try:
+            descriptor = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._problem(_unusable_path("token file", exc))
+            return None
+        if not self._regular_file_of_ours(descriptor, "token file"):
+            os.close(descriptor)
+            return None
+        with os.fdopen(descriptor, "rb") as handle:
+            try:
+                return AccessToken.from_json(json.loads(handle.read(64 * 1024)))
+            except (OSError, ValueError):
+                return None  # half-written by hand or damaged: a refresh rewrites it
 
     def write(self, token: AccessToken) -> None:
-        self._ensure_directory()
+        if not self._usable_directory():
+            return
         temporary = self.directory / f".{self.path.stem}.{os.getpid()}.{threading.get_ident()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            descriptor = os.open(
+                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_TRUNC, 0o600
+            )
+        except FileExistsError:
+            os.unlink(temporary)  # our own leftover: the name holds our pid and thread
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            self._problem(_unusable_path("temporary token file", exc))
+            return
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 json.dump(token.to_json(), handle)
-            os.replace(temporary, self.path)
-        except BaseException:
+            os.replace(temporary, self.path)  # replaces a link itself, never what it points to
+        except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            raise
+            self._problem(_unusable_path("token file", exc))
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         import filelock
 
-        self._ensure_directory()
+        if not self._usable_directory() or not self._usable_lock_file():
+            yield  # this task refreshes its own token: nothing shared to guard
+            return
         lock = filelock.FileLock(self._lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
         try:
             lock.acquire()
@@ -149,10 +238,36 @@ class FileTokenStore:
                 self._on_lock_timeout()
             yield  # refreshing without the lock beats failing the task
             return
+        except OSError as exc:
+            self._problem(_unusable_path("lock file", exc))
+            yield
+            return
         try:
             yield
         finally:
             lock.release()
+
+    def _usable_lock_file(self) -> bool:
+        """The lock file is ours and regular (or absent): filelock itself would follow a link."""
+        try:
+            descriptor = os.open(self._lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            self._problem(_unusable_path("lock file", exc))
+            return False
+        try:
+            return self._regular_file_of_ours(descriptor, "lock file")
+        finally:
+            os.close(descriptor)
+
+
+def _unusable_path(what: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"the {what} is a symbolic link"
+    if isinstance(exc, IsADirectoryError):
+        return f"a directory stands where the {what} goes"
+    return f"the {what} cannot be used ({exc.strerror or type(exc).__name__})"
 
 
 class TokenManager:
