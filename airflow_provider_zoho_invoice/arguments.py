@@ -6,7 +6,7 @@ static values in ``__init__`` and rendered ones again in ``execute``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_zoho_invoice.legacy.constants import MAX_PER_PAGE
@@ -148,6 +148,13 @@ def check_interval(since: Any, before: Any) -> tuple[datetime | None, datetime |
     if start is not None and end is not None and start > end:
         raise ValueError("modified_since must be earlier than modified_before")
     return start, end
+
+
+def clamp_to_now(before: datetime | None) -> datetime:
+    """An interval's end, no later than this second: a record edited while the interval is being
+    listed then belongs to the next interval (with its new time), never to this one twice."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return now if before is None or before > now else before
 
 
 def check_bound(value: Any, name: str, *, rendered: bool = False) -> Any:

@@ -8,6 +8,7 @@ binary float could not reproduce.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -289,8 +290,8 @@ _TIMESTAMPED = ("last_modified_time", "updated_time")
 class RecordSet:
     """Every v3 resource's records: ``counts`` generated ones, then any added while serving.
 
-    Records can be modified while served (:meth:`touch`), which moves them to the end of the
-    ``last_modified_time`` order, as an edit in Zoho does.
+    Records can be modified while served (:meth:`touch`), which stamps them with the current
+    time, as an edit in Zoho does.
     """
 
     def __init__(self, counts: dict[str, int], *, seed: int = 0) -> None:
@@ -341,12 +342,12 @@ class RecordSet:
             return order
 
     def touch(self, resource: str, index: int, when: datetime | None = None) -> dict[str, Any]:
-        """Modify a record: its ``last_modified_time`` becomes ``when`` (default: a second after the
-        latest record's, which moves it to the end of the order)."""
+        """Modify a record: its ``last_modified_time`` becomes ``when`` (default: now, in whole
+        seconds, as Zoho stamps an edit; later than every generated record unless the data set
+        reaches into the future)."""
         with self._lock:
             if when is None:
-                latest = self.by_modified_time(resource)[-1][0]
-                when = datetime.fromtimestamp(latest + 1, tz=ORG_OFFSET)
+                when = datetime.fromtimestamp(int(time.time()), tz=ORG_OFFSET)
             self._modified[resource][index] = zoho_time(when)
             self.version += 1
             return self.record(resource, index)

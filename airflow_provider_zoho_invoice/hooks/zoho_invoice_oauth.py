@@ -16,6 +16,7 @@ from airflow_provider_zoho_invoice.arguments import (
     check_interval,
     check_max_items,
     check_per_page,
+    clamp_to_now,
 )
 from airflow_provider_zoho_invoice.compat import mask_secrets
 from airflow_provider_zoho_invoice.exceptions import (
@@ -283,6 +284,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         concurrency = check_concurrency(concurrency)
         if since is not None or before is not None:
             incremental.check_interval_query(found, query)
+            before = clamp_to_now(before)
         self.quota.check_before_listing()
         if since is None and before is None:
             return self._offset_records(found, query, per_page, max_records, concurrency)
@@ -294,7 +296,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 found.name,
             )
             every = self._offset_records(found, query, per_page, None, concurrency)
-            records = incremental.scan(every, found, since=since, before=before)
+            records = incremental.scan(every, found, since=since, before=before, log=self.log)
         return islice(records, max_records) if max_records is not None else records
 
     def _offset_records(

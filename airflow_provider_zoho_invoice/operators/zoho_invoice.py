@@ -21,6 +21,7 @@ from airflow_provider_zoho_invoice.arguments import (
     check_output_path,
     check_per_page,
     check_resource,
+    clamp_to_now,
     is_template,
 )
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseOperator
@@ -271,11 +272,16 @@ class ZohoInvoiceListRecordsOperator(_ZohoInvoiceListOperator):
         except ValueError as exc:
             raise AirflowFailException(f"{type(self).__name__} '{self.task_id}': {exc}") from exc
         if self._since or self._before:
+            asked = self._before
+            self._before = clamp_to_now(asked)
             self.log.info(
-                "Extracting Zoho Invoice %s modified in [%s, %s)",
+                "Extracting Zoho Invoice %s modified in [%s, %s)%s",
                 self.resource,
                 self._since.isoformat() if self._since else "the beginning",
-                self._before.isoformat() if self._before else "now",
+                self._before.isoformat(),
+                ""
+                if asked == self._before
+                else " (ended at the listing's start: later edits belong to the next interval)",
             )
         result = self._emit(context, check_max_items(self.max_records, rendered=True, name="max_records"))
         self._lineage_output = result["path"] if isinstance(result, dict) else None

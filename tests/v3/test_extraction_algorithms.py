@@ -123,7 +123,7 @@ def test_a_record_without_a_modification_time_is_an_error_not_a_gap():
     server = ModifiedTimeServer(times, per_page=10)
     server.records["0003"]["last_modified_time"] = ""
     with pytest.raises(ZohoInvoiceResponseError, match="no readable last_modified_time"):
-        list(scan(server.records.values(), INVOICES, since=T0, before=None))
+        list(scan(server.records.values(), INVOICES, since=T0, before=None, log=LOG))
 
 
 def test_scan_keeps_the_interval_in_modification_order():
@@ -133,7 +133,9 @@ def test_scan_keeps_the_interval_in_modification_order():
     since, before = T0 + timedelta(hours=2), T0 + timedelta(hours=7)
     shuffled = list(server.records.values())
     rng.shuffle(shuffled)
-    assert ids(scan(shuffled, INVOICES, since=since, before=before)) == server.expected(since, before)
+    assert ids(scan(shuffled, INVOICES, since=since, before=before, log=LOG)) == server.expected(
+        since, before
+    )
 
 
 class OffsetServer:
@@ -220,3 +222,19 @@ def test_a_list_item_that_is_not_an_object_is_an_error_naming_page_and_position(
         ZohoInvoiceResponseError, match=rf"\(page 3\) holds {re.escape(shown)} at position 1 "
     ):
         records_of(INVOICES, document, per_page=200, page=3)
+
+
+def test_a_record_edited_to_a_later_time_inside_the_interval_is_emitted_once(caplog):
+    """A server clock behind ours: an edit lands inside the interval, after the cursor."""
+    times = [T0 + timedelta(minutes=i) for i in range(60)]
+    server = ModifiedTimeServer(times, per_page=10)
+
+    def edit_early_records(s: ModifiedTimeServer) -> None:
+        for key in ("0001", "0002"):
+            s.records[key]["last_modified_time"] = zoho_time(T0 + timedelta(minutes=45, seconds=30))
+
+    server.edits[3] = edit_early_records
+    with caplog.at_level(logging.WARNING, logger="test"):
+        got = ids(keyset(server.fetch, INVOICES, since=T0, before=T0 + timedelta(hours=2), log=LOG))
+    assert sorted(got) == [f"{i:04d}" for i in range(60)]  # each id once, none lost
+    assert "2 invoices came back with a later last_modified_time" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,12 +13,18 @@ from airflow_provider_zoho_invoice.emulator import Churn
 from airflow_provider_zoho_invoice.emulator.records import EPOCH
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
 from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
-from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
+from airflow_provider_zoho_invoice.v3.answers import decode, encode, parse_zoho_time
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 from tests.conftest import dag_source, task_states, xcom_value
 
 T0 = EPOCH + timedelta(hours=10)
 T1 = EPOCH + timedelta(hours=30)
+
+
+def after_this_second() -> None:
+    """Zoho stamps edits in whole seconds and an interval ends at the second its listing starts:
+    a listing that starts in the second of an edit leaves that edit to the next interval."""
+    time.sleep(1 - time.time() % 1 + 0.01)
 
 
 def modified(record: dict) -> datetime:
@@ -71,9 +78,36 @@ def test_records_edited_during_an_extraction_appear_once_and_are_never_lost(extr
     assert len(ids) == len(set(ids)) and extraction_emulator.churn.changes > 5
     assert [modified(r) for r in first] == sorted(modified(r) for r in first)
     extraction_emulator.churn = Churn()
+    after_this_second()
     second = list(ZohoInvoiceOAuthHook().list_records("contacts", modified_since=T1))
     assert set(ids) | {record["contact_id"] for record in second} == {
         extraction_emulator.records.record("contacts", index)["contact_id"] for index in range(2000)
+    }
+
+
+@pytest.mark.parametrize("resource", ["contacts", "expenses"])  # keyset, and a scan filtered here
+def test_an_open_interval_ends_when_its_listing_starts(extraction_emulator, resource, tmp_path):
+    """Edits during the listing are stamped with the real clock; they belong to the next interval."""
+    id_field = RESOURCES[resource].id_field
+    extraction_emulator.churn = Churn(every=1, edit=5, seed=1)
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="open", resource=resource, modified_since=EPOCH.isoformat(), per_page=100,
+        output_path=str(tmp_path / "open.jsonl"),
+    )  # fmt: skip
+    result = operator.execute({})
+    records = [decode(line) for line in (tmp_path / "open.jsonl").read_text().splitlines()]
+    ids = [record[id_field] for record in records]
+    assert extraction_emulator.churn.changes > 5
+    assert len(ids) == len(set(ids)) == result["count"]  # each id once, though edited records moved
+    ended = datetime.fromisoformat(result["modified_before"])  # the second the listing started
+    assert datetime.now(timezone.utc) - ended < timedelta(minutes=5)
+    assert all(modified(record) < ended for record in records)
+    extraction_emulator.churn = Churn()
+    after_this_second()
+    later = {r[id_field] for r in ZohoInvoiceOAuthHook().list_records(resource, modified_since=ended)}
+    assert later  # the edits made while the first listing ran, each with its new time
+    assert set(ids) | later == {
+        extraction_emulator.records.record(resource, index)[id_field] for index in range(2000)
     }
 
 
@@ -91,6 +125,7 @@ def test_a_bulk_import_sharing_one_timestamp_spans_pages(extraction_emulator):
     ids = [record["creditnote_id"] for record in records]
     assert len(ids) == len(set(ids)) and extraction_emulator.churn.changes >= 2
     extraction_emulator.churn = Churn()
+    after_this_second()
     later = {
         r["creditnote_id"] for r in ZohoInvoiceOAuthHook().list_records("creditnotes", modified_since=T1)
     }
