@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from airflow_provider_zoho_invoice.compat import BaseHook
 from airflow_provider_zoho_invoice.connection import fetch_connection
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.transport import Transport
 
 TEST_TIMEOUT = 10.0
+"""Seconds a connection test or a sensor's poke waits for Zoho: a check is one short attempt."""
 """Longest connect and read timeout of ``test_connection``: the UI waits for it."""
 
 
@@ -202,18 +203,26 @@ class ZohoInvoiceBaseHook(BaseHook):
 
     # -- the UI's Test button -------------------------------------------------------------------
 
+    def one_attempt(self, **overrides: Any) -> Self:
+        """A hook of the same connection whose calls make one attempt with a short timeout.
+
+        For checks that are repeated anyway (a sensor's pokes) or must answer quickly (the
+        Test button): retries with backoff would make one check last half a minute.
+        """
+        settings = self.config.transport
+        return type(self)(
+            self.zoho_invoice_conn_id,
+            connection=self.connection,
+            max_retries=0,
+            timeout=min(settings.read_timeout, TEST_TIMEOUT),
+            connect_timeout=min(settings.connect_timeout, TEST_TIMEOUT),
+            **overrides,
+        )
+
     def test_connection(self) -> tuple[bool, str]:
         """One attempt with a short timeout, on a hook of its own; never raises."""
         try:
-            settings = self.config.transport
-            probe = type(self)(
-                self.zoho_invoice_conn_id,
-                connection=self.connection,
-                max_retries=0,
-                timeout=min(settings.read_timeout, TEST_TIMEOUT),
-                connect_timeout=min(settings.connect_timeout, TEST_TIMEOUT),
-                **self._test_overrides(),
-            )
+            probe = self.one_attempt(**self._test_overrides())
             try:
                 return True, probe._test_call()
             finally:

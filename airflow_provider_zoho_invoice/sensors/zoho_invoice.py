@@ -27,6 +27,10 @@ DEFAULT_TOKEN_SENSOR_TIMEOUT = 6 * 60 * 60
 """Seconds a token sensor waits by default: Zoho activates new API keys within hours."""
 
 
+DEFERRAL_GRACE = 120.0
+"""Seconds Airflow's deferral timeout allows past the sensor's own: room for the last poke."""
+
+
 def _default_deferrable() -> bool:
     from airflow_provider_zoho_invoice.compat import conf
 
@@ -52,7 +56,8 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> ZohoInvoiceBaseHook:
-        return hook_for(self.zoho_invoice_conn_id)
+        """Each poke is one short attempt: the next poke is the retry."""
+        return hook_for(self.zoho_invoice_conn_id).one_attempt()
 
     def _check(self) -> Any:
         """Blocking check: a truthy result means done. Raise on what waiting cannot fix."""
@@ -88,7 +93,9 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
         self.defer(
             trigger=self._trigger(end_time=time.time() + float(self.timeout)),
             method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
+            # The trigger ends itself at the deadline, naming the last answer; Airflow's own
+            # timeout ("Trigger timeout", no detail) only backs it up should the trigger hang.
+            timeout=timedelta(seconds=float(self.timeout) + DEFERRAL_GRACE),
         )
         return None
 
@@ -103,7 +110,9 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
         if status == "timeout":
             last = event.get("last_answer")
             detail = f"; the last answer was: {last}" if last else ""
-            raise AirflowSensorTimeout(f"{type(self).__name__} timed out after {self.timeout} s{detail}")
+            raise AirflowSensorTimeout(
+                f"{type(self).__name__} timed out after {float(self.timeout):g} s{detail}"
+            )
         raise AirflowFailException(f"{type(self).__name__} failed: {event.get('message', 'no details')}")
 
     def _xcom_value(self, result: Any) -> Any:

@@ -47,8 +47,12 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
         from airflow_provider_zoho_invoice.hooks import hook_for
 
         connection = await aget_connection(self.zoho_invoice_conn_id)
+
+        def build() -> ZohoInvoiceBaseHook:  # each check one short attempt: the next check is the retry
+            return hook_for(self.zoho_invoice_conn_id, connection=connection).one_attempt()
+
         # Building the hook imports requests and the protocol modules the first time: off the loop.
-        return await asyncio.to_thread(hook_for, self.zoho_invoice_conn_id, connection=connection)
+        return await asyncio.to_thread(build)
 
     def check(self, hook: ZohoInvoiceBaseHook) -> dict[str, Any] | None:
         """Blocking check, run in a thread; a dict means done and becomes the event's ``result``."""

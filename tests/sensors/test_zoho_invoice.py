@@ -82,6 +82,25 @@ def test_sensor_times_out(run_dag, make_emulator, use_emulator):
     assert task_states(dag_run) == {"wait": "failed"}
 
 
+def test_a_deferrable_sensor_against_a_failing_zoho_ends_at_its_own_timeout(
+    run_dag, make_emulator, use_emulator, capfd
+):
+    """Each poke is one short attempt (no retries with backoff, in the worker or the trigger),
+    and the sensor's timeout ends the wait with its own message, naming the last answer."""
+    from airflow_provider_zoho_invoice.emulator import FaultPlan
+
+    emulator = make_emulator(items=2, faults=FaultPlan(rates={"503": 1.0}))
+    use_emulator(emulator)  # the connection's own retries: 5, with a 1 s backoff doubling each time
+    body = 'ZohoInvoiceTokenSensor(task_id="wait", poke_interval=0.5, timeout=3, deferrable=True)'
+    dag_run = run_dag(dag_source("token_unreachable", body), "token_unreachable")
+    assert task_states(dag_run) == {"wait": "failed"}
+    logged = capfd.readouterr().out
+    assert "ZohoInvoiceTokenSensor timed out after 3 s; the last answer was: " in logged
+    assert "HTTP 503 on all 1 attempt" in logged
+    assert "retrying in" not in logged  # a poke never waits to retry: the next poke is the retry
+    assert emulator.requests["items"] <= 3 / 0.5 + 2
+
+
 def test_item_sensor_needs_exactly_one_target():
     with pytest.raises(ValueError, match="exactly one of item_id or name"):
         ZohoInvoiceItemSensor(task_id="s")
