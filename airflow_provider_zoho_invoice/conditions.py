@@ -13,6 +13,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAuthError,
     ZohoInvoiceConfigError,
     ZohoInvoiceTLSError,
+    ZohoInvoiceTokenThrottleError,
 )
 
 if TYPE_CHECKING:
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 UNFIXABLE_BY_WAITING = (ZohoInvoiceAPIError, ZohoInvoiceConfigError, ZohoInvoiceTLSError)
 """Errors a sensor fails on at once; other ZohoInvoiceErrors (network, 5xx) are worth another poke."""
+
+
+def unfixable_by_waiting(exc: BaseException) -> bool:
+    """True for what a sensor fails on at once; Zoho Accounts' token throttle heals within minutes."""
+    return isinstance(exc, UNFIXABLE_BY_WAITING) and not isinstance(exc, ZohoInvoiceTokenThrottleError)
+
 
 ACCEPTED = "Zoho Invoice accepted the credentials"
 

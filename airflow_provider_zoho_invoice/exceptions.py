@@ -51,6 +51,12 @@ class ZohoInvoiceAuthError(ZohoInvoiceAPIError):
             self.args = (f"{self.args[0]}. {remedy}",)
 
 
+class ZohoInvoiceTokenThrottleError(ZohoInvoiceAuthError):
+    """Zoho Accounts minted its 10 access tokens for this refresh token in the last 10 minutes
+    ("Access Denied"): nothing is wrong with the credentials, and the refusal heals with time, so
+    Airflow's task retries apply and sensors keep waiting."""
+
+
 class ZohoInvoiceQuotaError(ZohoInvoiceAPIError):
     """The organization's daily API quota is spent (v3 code 45); it resets at the organization's midnight."""
 

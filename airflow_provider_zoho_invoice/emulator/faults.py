@@ -340,5 +340,9 @@ FAULTS: dict[str, Fault] = {
         "v3 pages after the last one answered after --slow-seconds", distort=_past_end_slow
     ),
     "trickle": Fault("a body sent one byte every --trickle-interval seconds", replace=_trickle),
+    "token-unknown-error": Fault(
+        "Zoho Accounts' HTTP 200 refusal with an error no documentation lists ('invalid_token')",
+        replace=_body(b'{"error":"invalid_token","status":"failure"}', "application/json;charset=UTF-8"),
+    ),
 }
 FAULT_KINDS = tuple(FAULTS)

@@ -29,6 +29,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAuthError,
     ZohoInvoiceConfigError,
     ZohoInvoiceQuotaError,
+    ZohoInvoiceTokenThrottleError,
 )
 from airflow_provider_zoho_invoice.hooks import hook_for
 
@@ -50,8 +51,11 @@ _UNFIXABLE = (ZohoInvoiceAuthError, ZohoInvoiceConfigError, ZohoInvoiceQuotaErro
 """Failures a task retry cannot heal: rejected or missing credentials, bad configuration, a spent quota."""
 
 
-def _fail_at_once(conn_id: str, exc: Exception) -> AirflowFailException:
-    """Fail without Airflow task retries, naming the connection and the fix."""
+def _fail_at_once(conn_id: str, exc: Exception) -> Exception:
+    """Fail without Airflow task retries, naming the connection and the fix; Zoho Accounts'
+    token throttle is the exception: it heals within minutes, so task retries apply."""
+    if isinstance(exc, ZohoInvoiceTokenThrottleError):
+        return exc
     return AirflowFailException(f"Zoho Invoice connection '{conn_id}': {exc}")
 
 

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import AirflowFailException, BaseSensorOperator
-from airflow_provider_zoho_invoice.conditions import UNFIXABLE_BY_WAITING, credentials_accepted, item_exists
+from airflow_provider_zoho_invoice.conditions import credentials_accepted, item_exists, unfixable_by_waiting
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
 from airflow_provider_zoho_invoice.hooks import hook_for
 
@@ -69,9 +69,9 @@ class _ZohoInvoiceSensor(BaseSensorOperator):
     def poke(self, context: Context) -> Any:
         try:
             result = self._check()
-        except UNFIXABLE_BY_WAITING as exc:
-            raise AirflowFailException(f"{type(self).__name__} cannot succeed by waiting: {exc}") from exc
         except ZohoInvoiceError as exc:
+            if unfixable_by_waiting(exc):
+                raise AirflowFailException(f"{type(self).__name__} cannot succeed by waiting: {exc}") from exc
             self.log.warning("Zoho Invoice did not answer usefully, will poke again: %s", exc)
             self.last_answer = str(exc)
             return False

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_zoho_invoice.compat import BaseTrigger, TriggerEvent
-from airflow_provider_zoho_invoice.conditions import UNFIXABLE_BY_WAITING, credentials_accepted, item_exists
+from airflow_provider_zoho_invoice.conditions import credentials_accepted, item_exists, unfixable_by_waiting
 from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
 
 if TYPE_CHECKING:
@@ -68,11 +68,11 @@ class _ZohoInvoicePollTrigger(BaseTrigger):
             while True:
                 try:
                     result = await asyncio.to_thread(self.check, hook)
-                except UNFIXABLE_BY_WAITING as exc:
-                    yield TriggerEvent({"status": "error", "message": str(exc)})
-                    return
                 except ZohoInvoiceError as exc:
-                    # Network trouble or a bad gateway: waiting may fix it.
+                    if unfixable_by_waiting(exc):
+                        yield TriggerEvent({"status": "error", "message": str(exc)})
+                        return
+                    # Network trouble, a bad gateway, a token throttle: waiting may fix it.
                     self.log.warning("Zoho Invoice check failed, will try again: %s", exc)
                     self.last_answer = str(exc)
                     result = None

@@ -20,6 +20,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceOrganizationError,
     ZohoInvoiceQuotaError,
     ZohoInvoiceResponseError,
+    ZohoInvoiceTokenThrottleError,
 )
 from airflow_provider_zoho_invoice.redaction import redact, snippet
 from airflow_provider_zoho_invoice.v3.constants import (
@@ -236,17 +237,34 @@ TOKEN_ERROR_REMEDIES = {
     "invalid_client_secret": "The Client Secret (the connection's Password) does not belong to this "
     "Client ID: copy it again from Zoho's API console.",
     "Access Denied": "Zoho Accounts throttles access-token creation (at most 10 per refresh token in 10 "
-    "minutes): wait up to 10 minutes. Keep the connection's 'token_cache' at 'file' (the default) so that "
-    "tasks share one access token instead of each creating its own.",
+    "minutes): this heals by itself within 10 minutes, so Airflow's task retries (with a retry_delay of "
+    "a few minutes) and sensors get past it. Keep the connection's 'token_cache' at 'file' (the "
+    "default) so that tasks share one access token instead of each creating its own.",
 }
-PERMANENT_TOKEN_ERRORS = frozenset({"invalid_code", "invalid_client", "invalid_client_secret"})
+THROTTLED = "Access Denied"
 
 
 def token_error(document: dict[str, Any], secrets: Iterable[str | None] = ()) -> ZohoInvoiceAuthError:
-    """The error Zoho Accounts' ``error`` stands for, quoted with every known secret masked."""
-    error = redact(str(document.get("error") or "unknown_error"), secrets)
+    """The error Zoho Accounts' ``error`` stands for, quoted with every known secret masked.
+
+    "Access Denied" heals within ten minutes; the documented codes name their fix; any other
+    answer (``invalid_token``, a text in the account's language) is quoted with a generic remedy
+    and, since nobody knows that waiting helps, fails the task at once like the known refusals.
+    """
+    error = redact(str(document.get("error") or "unknown_error"), secrets)[:120]
+    if error == THROTTLED:
+        return ZohoInvoiceTokenThrottleError(
+            None,
+            f"Zoho Accounts refused to issue an access token ({error})",
+            path=TOKEN_PATH,
+            cause=error,
+            remedy=TOKEN_ERROR_REMEDIES[THROTTLED],
+        )
     remedy = TOKEN_ERROR_REMEDIES.get(
-        error, "Check the connection's Client ID, Client Secret, refresh token and data centre."
+        error,
+        f"Zoho Accounts' answer '{error}' is not one this provider knows; check the connection's Client "
+        "ID, Client Secret, refresh token and 'data_center' extra, and issue a new refresh token "
+        "(python -m airflow_provider_zoho_invoice oauth) if they are right",
     )
     return ZohoInvoiceAuthError(
         None,
@@ -254,5 +272,5 @@ def token_error(document: dict[str, Any], secrets: Iterable[str | None] = ()) ->
         path=TOKEN_PATH,
         cause=error,
         remedy=remedy,
-        permanent=error in PERMANENT_TOKEN_ERRORS,
+        permanent=True,
     )

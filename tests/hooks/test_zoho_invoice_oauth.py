@@ -13,14 +13,17 @@ from decimal import Decimal
 import pytest
 import requests
 
+from airflow_provider_zoho_invoice.compat import AirflowFailException
 from airflow_provider_zoho_invoice.emulator import FaultPlan
 from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceAPIError,
     ZohoInvoiceAuthError,
     ZohoInvoiceConfigError,
     ZohoInvoiceQuotaError,
+    ZohoInvoiceTokenThrottleError,
 )
 from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceValidateTokenOperator
 from airflow_provider_zoho_invoice.v3.answers import encode
 from airflow_provider_zoho_invoice.v3.config import oauth_config_from_connection
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
@@ -227,6 +230,26 @@ def test_token_throttle_is_reported_and_not_retried(make_emulator, use_oauth_emu
         ZohoInvoiceOAuthHook().check_credentials()
     assert caught.value.cause == "Access Denied" and not caught.value.permanent
     assert emulator.requests["token"] == 3
+
+
+def test_the_token_throttle_leaves_task_retries_to_airflow(make_emulator, use_oauth_emulator):
+    """'Access Denied' heals within ten minutes: not an AirflowFailException, which skips retries."""
+    emulator = make_emulator(records=1, tokens_per_window=0)
+    use_oauth_emulator(emulator, token_cache="none")
+    operator = ZohoInvoiceValidateTokenOperator(task_id="validate")
+    with pytest.raises(ZohoInvoiceTokenThrottleError, match="heals by itself within 10 minutes"):
+        operator.execute({})
+
+
+def test_an_unknown_token_error_fails_at_once_quoting_zoho(make_emulator, use_oauth_emulator):
+    emulator = make_emulator(records=1, faults=FaultPlan(sequence=["token-unknown-error"]))
+    use_oauth_emulator(emulator, token_cache="none")
+    operator = ZohoInvoiceValidateTokenOperator(task_id="validate")
+    with pytest.raises(
+        AirflowFailException, match=r"\(invalid_token\).*'invalid_token' is not one this provider"
+    ):
+        operator.execute({})
+    assert emulator.requests["token"] == 1
 
 
 def test_a_refused_refresh_is_asked_once_by_the_threads_of_a_listing(make_emulator, use_oauth_emulator):

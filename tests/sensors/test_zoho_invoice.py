@@ -101,6 +101,31 @@ def test_a_deferrable_sensor_against_a_failing_zoho_ends_at_its_own_timeout(
     assert emulator.requests["items"] <= 3 / 0.5 + 2
 
 
+def test_the_item_sensor_waits_through_the_token_throttle(run_dag, make_emulator, use_oauth_emulator):
+    """'Access Denied' from Zoho Accounts heals within minutes: the sensor keeps poking."""
+    emulator = make_emulator(records=3, tokens_per_window=0)
+    use_oauth_emulator(emulator, token_cache="none")
+    item_id = emulator.records.record("items", 1)["item_id"]
+    done = threading.Event()
+
+    def lift_the_throttle_after_a_refusal() -> None:
+        while not done.wait(0.05):
+            if emulator.requests["token"] >= 1:
+                emulator.accounts.oauth.tokens_per_window = 10
+                return
+
+    lifter = threading.Thread(target=lift_the_throttle_after_a_refusal)
+    lifter.start()
+    body = f'ZohoInvoiceItemSensor(task_id="wait", item_id="{item_id}", poke_interval=0.5, timeout=60, mode="poke")'
+    try:
+        dag_run = run_dag(dag_source("throttled", body), "throttled")
+    finally:
+        done.set()
+        lifter.join()
+    assert task_states(dag_run) == {"wait": "success"}
+    assert emulator.requests["token"] >= 2  # refused at first, issued once the window allowed it
+
+
 def test_item_sensor_needs_exactly_one_target():
     with pytest.raises(ValueError, match="exactly one of item_id or name"):
         ZohoInvoiceItemSensor(task_id="s")
