@@ -10,7 +10,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from starlette.routing import Route
 from airflow_provider_zoho_invoice.emulator.faults import Serve
 from airflow_provider_zoho_invoice.v3.answers import encode
 from airflow_provider_zoho_invoice.v3.constants import REVOKE_PATH, TOKEN_PATH
+from airflow_provider_zoho_invoice.v3.resources import scope_grants
 
 DEFAULT_CLIENT_ID = "1000.EMULATORCLIENTID"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"  # noqa: S105 - the emulator's demo client
@@ -44,6 +45,8 @@ class OAuthState:
     refresh_tokens: dict[str, str] = field(default_factory=lambda: {DEFAULT_REFRESH_TOKEN: DEFAULT_CLIENT_ID})
     access_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)  # token -> (expiry, refresh)
     grant_codes: dict[str, str] = field(default_factory=dict)  # code -> client id
+    scopes: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Scopes of a refresh token or grant code; one not listed here has full access."""
     token_lifetime: float = 3600.0
     tokens_per_window: int = 10
     grants: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
@@ -75,6 +78,13 @@ class AccountsService:
             known = self.oauth.access_tokens.get(token)
         return known is not None and known[0] > time.monotonic()
 
+    def access_token_allows(self, token: str, scope: str) -> bool:
+        """Whether the refresh token behind this access token was granted ``scope``."""
+        with self._lock:
+            known = self.oauth.access_tokens.get(token)
+            granted = self.oauth.scopes.get(known[1]) if known is not None else None
+        return granted is None or scope_grants(granted, scope)
+
     async def _token(self, request: Request) -> Response:
         return await self._serve(request, "token", self._token_response)
 
@@ -98,6 +108,8 @@ class AccountsService:
                 return json_response({"error": "invalid_code"})
             refresh = "1000." + hashlib.sha256(f"refresh-{code}".encode()).hexdigest()[:48]
             state.refresh_tokens[refresh] = client_id
+            if code in state.scopes:
+                state.scopes[refresh] = state.scopes.pop(code)
             access = self._issue(refresh)
             return json_response(
                 {
@@ -160,10 +172,15 @@ class AccountsService:
 
         return await self._serve(request, "revoke", respond)
 
-    def issue_grant_code(self, client_id: str = DEFAULT_CLIENT_ID) -> str:
-        """A one-time grant code, as Zoho's API console makes for a Self Client."""
+    def issue_grant_code(
+        self, client_id: str = DEFAULT_CLIENT_ID, scopes: Iterable[str] | None = None
+    ) -> str:
+        """A one-time grant code, as Zoho's API console makes for a Self Client (full access unless
+        ``scopes`` are given; the refresh token it is exchanged for carries them)."""
         code = "1000." + hashlib.sha256(f"code-{self._new_token()}".encode()).hexdigest()[:40]
         self.oauth.grant_codes[code] = client_id
+        if scopes is not None:
+            self.oauth.scopes[code] = frozenset(scopes)
         return code
 
     def expire_access_tokens(self) -> None:

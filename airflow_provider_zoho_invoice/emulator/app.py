@@ -57,6 +57,8 @@ class ZohoInvoiceEmulator:
     :param token_lifetime: seconds an OAuth access token lives (Zoho: 3600).
     :param per_minute_limit: v3 calls per organization per minute before 429 code 44; 0 for none.
     :param daily_quota: v3 calls per organization before 429 code 45; 0 for none.
+    :param scopes: what the default refresh token was granted, e.g. ``["ZohoInvoice.invoices.READ"]``;
+        None for full access. A call outside them gets 401 code 57, as an expired token does.
     :param churn: how the data changes while it is listed (both protocols); see :class:`Churn`.
     """
 
@@ -82,6 +84,7 @@ class ZohoInvoiceEmulator:
         tokens_per_window: int = 10,
         per_minute_limit: int = 0,
         daily_quota: int = 0,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         authtokens, apikeys = list(authtokens), list(apikeys)
         self.authtoken = next(iter(authtokens), "")  # the ones connection_json() hands out
@@ -112,6 +115,7 @@ class ZohoInvoiceEmulator:
             oauth=OAuthState(
                 clients={client_id: client_secret},
                 refresh_tokens={refresh_token: client_id},
+                scopes={refresh_token: frozenset(scopes)} if scopes is not None else {},
                 token_lifetime=token_lifetime,
                 tokens_per_window=tokens_per_window,
             ),

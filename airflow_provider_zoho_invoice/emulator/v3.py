@@ -36,7 +36,7 @@ from airflow_provider_zoho_invoice.v3.constants import (
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
 )
-from airflow_provider_zoho_invoice.v3.resources import RESOURCES
+from airflow_provider_zoho_invoice.v3.resources import RESOURCES, scope_for
 
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
 _SINGULAR_MESSAGES = {
@@ -118,7 +118,7 @@ class V3Service:
     def _authorize(self, request: Request, *, organization: bool) -> tuple[Response | None, str]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme != "Zoho-oauthtoken" or not token:
+        if scheme not in ("Zoho-oauthtoken", "Bearer") or not token:  # Zoho's docs allow both
             return json_response(
                 {
                     "code": CODE_NO_AUTHENTICATION,
@@ -127,7 +127,11 @@ class V3Service:
                 },
                 401,
             ), ""
-        if not self.accounts.access_token_valid(token):
+        needed = scope_for(request.url.path.removeprefix(API_ROOT), request.method)
+        if not self.accounts.access_token_valid(token) or not self.accounts.access_token_allows(
+            token, needed
+        ):
+            # Zoho gives a token that lacks the module's scope the answer an expired one gets.
             return json_response(
                 {"code": CODE_NOT_AUTHORIZED, "message": "You are not authorized to perform this operation"},
                 401,

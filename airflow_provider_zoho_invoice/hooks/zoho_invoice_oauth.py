@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
@@ -30,6 +31,7 @@ from airflow_provider_zoho_invoice.v3.answers import (
     api_document,
     format_zoho_time,
     json_safe,
+    missing_scope,
     only_organization,
     retryable,
 )
@@ -48,7 +50,7 @@ from airflow_provider_zoho_invoice.v3.constants import (
 from airflow_provider_zoho_invoice.v3.listing import Page, check_params, offset_records, records_of
 from airflow_provider_zoho_invoice.v3.oauth import OAuthClient
 from airflow_provider_zoho_invoice.v3.quota import Quota
-from airflow_provider_zoho_invoice.v3.resources import KEYSET, Resource, resource
+from airflow_provider_zoho_invoice.v3.resources import KEYSET, Resource, resource, scope_for
 from airflow_provider_zoho_invoice.v3.tokens import (
     AccessToken,
     FileTokenStore,
@@ -63,6 +65,10 @@ if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.v3.redis_store import SharedStore
 
 _METHODS = ("GET", "POST", "PUT", "DELETE")
+
+FRESH_TOKEN_SECONDS = 120.0
+"""A 401 for a token younger than this (and not yet accepted for the call's scope) is a missing
+scope, not an expiry: Zoho answers both alike (HTTP 401, code 57)."""
 
 
 class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
@@ -89,6 +95,8 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
     ) -> None:
         super().__init__(zoho_invoice_conn_id, **kwargs)
         self._overrides["token_cache"] = token_cache
+        self._accepted: set[tuple[str, str]] = set()
+        """(access token, scope) pairs Zoho accepted: a later 401 for one of them is an expiry."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -201,14 +209,18 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 abandoned=abandoned,
             )
             self.quota.note(answer.headers)
-            if answer.status == 401 and attempt == 1:
+            scope = scope_for(path, method)
+            if answer.status == 401:
+                code, age = answer_code(answer.body), time.time() - token.issued_at
+                if attempt == 2 or (age < FRESH_TOKEN_SECONDS and (token.value, scope) not in self._accepted):
+                    raise missing_scope(shown, code, scope, token_age=age)
                 self.log.info(
-                    "Zoho Invoice refused the access token for %s (code %s); refreshing it once",
-                    shown,
-                    answer_code(answer.body),
+                    "Zoho Invoice refused the access token for %s (code %s); refreshing it once", shown, code
                 )
                 token = self.tokens.replace(token)
                 continue
+            if answer.status < 400:
+                self._accepted.add((token.value, scope))
             return api_document(
                 answer.status,
                 answer.body,

@@ -193,6 +193,25 @@ def api_document(
     return document
 
 
+def missing_scope(path: str, code: int | None, scope: str, *, token_age: float) -> ZohoInvoiceAuthError:
+    """Zoho refused an access token it had just issued: the refresh token lacks the call's scope.
+
+    Zoho answers a missing scope exactly as an expired token (401, code 57); a token minted
+    seconds ago cannot have expired, and refreshing it would only spend one of the ten tokens
+    Zoho mints per ten minutes (and replace the one other tasks share).
+    """
+    return ZohoInvoiceAuthError(
+        code,
+        f"Zoho Invoice refused an access token issued {token_age:.0f} s ago for {path}: the refresh "
+        f"token most likely lacks the scope {scope}",
+        path=None,
+        remedy=f"Issue a new refresh token whose scopes include {scope} (or ZohoInvoice.fullaccess.all): "
+        "generate a grant code for the Self Client with that scope in Zoho's API console and run "
+        "python -m airflow_provider_zoho_invoice oauth",
+        permanent=True,
+    )
+
+
 def only_organization(found: list[dict[str, Any]], conn_id: str) -> dict[str, Any]:
     """The account's one organization, or a config error that lists them (or says there is none)."""
     if len(found) == 1:

@@ -78,6 +78,40 @@ RESOURCES: dict[str, Resource] = {
 }
 
 
+SCOPE_MODULES = frozenset(
+    {
+        "contacts",
+        "settings",
+        "estimates",
+        "invoices",
+        "customerpayments",
+        "creditnotes",
+        "projects",
+        "expenses",
+    }
+)
+_MODULE_OF = {"recurringinvoices": "invoices"}  # items, taxes, users and organizations: settings
+_OPERATION_OF = {"GET": "READ", "POST": "CREATE", "PUT": "UPDATE", "DELETE": "DELETE"}
+
+
+def scope_for(path: str, method: str = "GET") -> str:
+    """The OAuth scope a call needs, e.g. ``ZohoInvoice.invoices.READ`` for ``GET /invoices/1``.
+
+    Zoho Invoice groups its endpoints into modules; items, taxes and users live under ``settings``.
+    """
+    segment = path.strip("/").split("/", 1)[0]
+    module = _MODULE_OF.get(segment, segment if segment in SCOPE_MODULES else "settings")
+    return f"ZohoInvoice.{module}.{_OPERATION_OF.get(method.upper(), 'ALL')}"
+
+
+def scope_grants(granted: frozenset[str], needed: str) -> bool:
+    """Whether scopes as Zoho writes them (``ZohoInvoice.invoices.ALL``, ``.fullaccess.all``) cover it."""
+    module = needed.rsplit(".", 1)[0]
+    return bool(
+        {needed, f"{module}.ALL", "ZohoInvoice.fullaccess.all", "ZohoInvoice.fullaccess.ALL"} & granted
+    )
+
+
 def resource(name: Any) -> Resource:
     """The resource called ``name``, or a ValueError that lists the known ones."""
     found = RESOURCES.get(name) if isinstance(name, str) else None

@@ -188,13 +188,31 @@ def test_a_refused_token_is_refreshed_once(oauth_emulator):
     assert oauth_emulator.accounts.oauth.refreshes == 2
 
 
-def test_a_second_401_is_an_auth_error(make_emulator, use_oauth_emulator):
-    emulator = make_emulator(records=1, token_lifetime=0)  # every token is dead on arrival
-    use_oauth_emulator(emulator)
-    with pytest.raises(ZohoInvoiceAuthError) as caught:
-        ZohoInvoiceOAuthHook().get_item("260815000000000000")
+def test_a_missing_scope_fails_at_once_naming_it_without_a_refresh(make_emulator, use_oauth_emulator):
+    """Zoho answers a token lacking the module's scope as an expired one (401, code 57)."""
+    emulator = make_emulator(records=3, scopes=["ZohoInvoice.invoices.READ"])
+    use_oauth_emulator(emulator, organization_id="10234695")  # listing organizations needs settings
+    hook = ZohoInvoiceOAuthHook(token_cache="none")
+    assert len(list(hook.list_records("invoices"))) == 3
+    with pytest.raises(ZohoInvoiceAuthError, match=r"lacks the scope ZohoInvoice\.settings\.READ") as caught:
+        hook.get_item(emulator.records.record("items", 0)["item_id"])
     assert caught.value.permanent and caught.value.code == 57
-    assert emulator.requests["token"] == 2
+    assert "python -m airflow_provider_zoho_invoice oauth" in str(caught.value)
+    assert emulator.accounts.oauth.refreshes == 1  # the fresh token was not replaced
+
+
+def test_a_401_on_an_older_token_refreshes_once_then_names_the_scope(
+    make_emulator, use_oauth_emulator, tmp_path
+):
+    emulator = make_emulator(records=3, scopes=["ZohoInvoice.invoices.ALL"])
+    use_oauth_emulator(emulator, organization_id="10234695")
+    assert len(list(ZohoInvoiceOAuthHook().list_records("invoices"))) == 3
+    (cached,) = (tmp_path / "tokens").glob("*.json")
+    token = json.loads(cached.read_text())
+    cached.write_text(json.dumps({**token, "issued_at": token["issued_at"] - 600}))  # minted 10 min ago
+    with pytest.raises(ZohoInvoiceAuthError, match=r"lacks the scope ZohoInvoice\.contacts\.READ"):
+        list(ZohoInvoiceOAuthHook().list_records("contacts"))
+    assert emulator.accounts.oauth.refreshes == 2  # an old token may have expired: one refresh, no more
 
 
 @pytest.mark.parametrize(
