@@ -85,7 +85,9 @@ def test_every_hook_call_goes_through_the_limiter(make_emulator, use_emulator):
     items = list(hook.list_items(per_page=100, concurrency=8))
     assert len(items) == 1200
     assert emulator.requests["items"] == 12
-    assert max_in_any_window(emulator.request_times, 0.5 - 0.02) <= 4
+    # Arrival at the server lags the limiter's grant by a scheduling delay: on a busy two-core
+    # machine up to tens of milliseconds, so the window is checked 100 ms short.
+    assert max_in_any_window(emulator.request_times, 0.5 - 0.1) <= 4
 
 
 def test_the_connection_sets_the_limit(make_emulator, use_emulator):
