@@ -50,7 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--refresh-token", default=DEFAULT_REFRESH_TOKEN, help="OAuth refresh token accepted")
     parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds an access token lives")
     parser.add_argument("--per-minute-limit", type=int, default=0, help="v3 calls per minute; 0: no limit")
-    parser.add_argument("--daily-quota", type=int, default=0, help="v3 calls per day; 0: no quota")
+    parser.add_argument(
+        "--daily-quota",
+        type=int,
+        default=1000,
+        help="v3 calls per organization per day (Zoho's Free plan: 1000)",
+    )
+    parser.add_argument(
+        "--hard-quota",
+        action="store_true",
+        help="refuse calls past the daily quota (429, code 45) instead of answering on with a negative "
+        "X-Rate-Limit-Remaining, as Zoho has been recorded doing",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the catalogue and the faults")
     parser.add_argument("--authtoken", default=DEFAULT_AUTHTOKEN, help="the authtoken accepted")
     parser.add_argument("--apikey", default=DEFAULT_APIKEY, help="the API key accepted")
@@ -131,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime,
         per_minute_limit=args.per_minute_limit,
         daily_quota=args.daily_quota,
+        hard_quota=args.hard_quota,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -56,7 +56,9 @@ class ZohoInvoiceEmulator:
     :param records: v3 records per resource, one number for all or ``{"invoices": 5000, ...}``.
     :param token_lifetime: seconds an OAuth access token lives (Zoho: 3600).
     :param per_minute_limit: v3 calls per organization per minute before 429 code 44; 0 for none.
-    :param daily_quota: v3 calls per organization before 429 code 45; 0 for none.
+    :param daily_quota: v3 calls per organization per day, as ``X-Rate-Limit-Limit`` reports them.
+        Past them Zoho has been recorded answering on (HTTP 200, ``X-Rate-Limit-Remaining`` below
+        zero): that is the default; ``hard_quota=True`` refuses with 429 code 45 instead.
     :param scopes: what the default refresh token was granted, e.g. ``["ZohoInvoice.invoices.READ"]``;
         None for full access. A call outside them gets 401 code 57, as an expired token does.
     :param churn: how the data changes while it is listed (both protocols); see :class:`Churn`.
@@ -83,7 +85,8 @@ class ZohoInvoiceEmulator:
         token_lifetime: float = 3600.0,
         tokens_per_window: int = 10,
         per_minute_limit: int = 0,
-        daily_quota: int = 0,
+        daily_quota: int = 1000,
+        hard_quota: bool = False,
         scopes: Iterable[str] | None = None,
     ) -> None:
         authtokens, apikeys = list(authtokens), list(apikeys)
@@ -128,6 +131,7 @@ class ZohoInvoiceEmulator:
             organizations=organizations if organizations is not None else [dict(DEFAULT_ORGANIZATION)],
             per_minute_limit=per_minute_limit,
             daily_quota=daily_quota,
+            hard_quota=hard_quota,
             churn=lambda: self.churn,
             serve=self._serve,
         )

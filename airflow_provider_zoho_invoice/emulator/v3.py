@@ -70,6 +70,7 @@ class V3Service:
         organizations: list[dict[str, Any]],
         per_minute_limit: int,
         daily_quota: int,
+        hard_quota: bool,
         churn: Callable[[], Churn],
         serve: Serve,
     ) -> None:
@@ -78,6 +79,8 @@ class V3Service:
         self.organizations = organizations
         self.per_minute_limit = per_minute_limit
         self.daily_quota = daily_quota
+        self.hard_quota = hard_quota
+        """Refuse past the quota (429, code 45) instead of answering on with a negative remainder."""
         self._serve = serve
         self._lock = threading.Lock()
         self._calls: dict[str, deque[float]] = defaultdict(deque)
@@ -106,7 +109,7 @@ class V3Service:
     # -- API ------------------------------------------------------------------------------------
 
     def _quota_headers(self, organization: str) -> dict[str, str]:
-        limit = self.daily_quota or 1000
+        limit = self.daily_quota
         now = datetime.now(ORG_OFFSET)
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         return {
@@ -156,7 +159,7 @@ class V3Service:
     def _meter(self, organization: str) -> Response | None:
         now = time.monotonic()
         with self._lock:
-            if self.daily_quota and self.calls_today[organization] >= self.daily_quota:
+            if self.hard_quota and self.calls_today[organization] >= self.daily_quota:
                 return json_response(
                     {
                         "code": CODE_DAILY_QUOTA,

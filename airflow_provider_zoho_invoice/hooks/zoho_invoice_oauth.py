@@ -298,6 +298,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             incremental.check_interval_query(found, query)
             before = clamp_to_now(before)
         self.quota.check_before_listing()
+        self.quota.begin_listing()
         if since is None and before is None:
             return self._offset_records(found, query, per_page, max_records, concurrency)
         if found.interval_strategy == KEYSET:
@@ -340,12 +341,18 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         since: datetime | None,
         before: datetime | None,
     ) -> Iterator[dict[str, Any]]:
+        quota_logged = False
+
         def fetch(cursor: datetime | None, page: int) -> Page:
+            nonlocal quota_logged
             params = {**query, "sort_column": "last_modified_time", "sort_order": "A"}
             params |= {"page": page, "per_page": per_page}
             if cursor is not None:
                 params["last_modified_time"] = format_zoho_time(cursor)
             document = self._send("GET", found.path, params=params, page=page)
+            if not quota_logged:
+                quota_logged = True
+                self.quota.log_remaining()  # once per listing, as plain listings do
             return records_of(found, document, per_page=per_page, page=page)
 
         return incremental.keyset(fetch, found, since=since, before=before, log=self.log)

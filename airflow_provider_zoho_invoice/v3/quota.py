@@ -32,6 +32,8 @@ class Quota:
         self.shared = shared
         self.values: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._overdrawn_warned = False
+        """Whether the listing under way has said that Zoho reports a negative remainder."""
 
     def note(self, headers: Mapping[str, str]) -> None:
         """Remember what an answer said (thread-safe: a listing's page workers all report here)."""
@@ -44,8 +46,23 @@ class Quota:
             with self._lock:
                 self.values.update(values)
                 snapshot = dict(self.values)
+                overdrawn = snapshot.get("remaining", 0) < 0 and not self._overdrawn_warned
+                self._overdrawn_warned |= overdrawn
             if self.shared is not None:
                 self.shared.save(snapshot)
+            if overdrawn:
+                self.log.warning(
+                    "Zoho Invoice reports %d of today's %s API calls left: the organization is past its "
+                    "daily quota. Zoho has been seen to keep answering past it (a soft limit); should it "
+                    "refuse (code 45), calls fail until midnight in the organization's time zone",
+                    snapshot["remaining"],
+                    snapshot.get("limit", "?"),
+                )
+
+    def begin_listing(self) -> None:
+        """A new listing says once more whether the quota is overdrawn (once per listing, not per page)."""
+        with self._lock:
+            self._overdrawn_warned = False
 
     @property
     def reset_seconds(self) -> int | None:
@@ -66,7 +83,7 @@ class Quota:
                 remedy="The listing was not started. The quota resets at midnight in the organization's "
                 "time zone; lower min_daily_remaining to spend what is left",
             )
-        if limit and remaining < limit * LOW_QUOTA_SHARE:
+        if limit and 0 <= remaining < limit * LOW_QUOTA_SHARE:  # below 0, the first answer says so
             self.log.warning(
                 "Zoho Invoice daily API quota is nearly spent before this listing: %d of %d calls left",
                 remaining,
@@ -76,8 +93,8 @@ class Quota:
     def log_remaining(self) -> None:
         """One line per listing: how much of the day's quota is left and when it resets."""
         limit, remaining = self.values.get("limit"), self.values.get("remaining")
-        if limit is None or remaining is None:
-            return
+        if limit is None or remaining is None or remaining < 0:
+            return  # an overdrawn quota was reported when its answer arrived
         reset = self.values.get("reset", 0)
         when = f"resets in {reset // 3600} h {reset % 3600 // 60} min"
         if limit > 0 and remaining < limit * LOW_QUOTA_SHARE:

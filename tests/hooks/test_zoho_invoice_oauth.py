@@ -298,8 +298,8 @@ def test_injected_faults_are_retried(make_emulator, use_oauth_emulator):
     assert len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=20))) == 60
 
 
-def test_daily_quota_fails_at_once(make_emulator, use_oauth_emulator, capfd):
-    emulator = make_emulator(records=100, daily_quota=3)
+def test_a_hard_daily_quota_fails_at_once(make_emulator, use_oauth_emulator, capfd):
+    emulator = make_emulator(records=100, daily_quota=3, hard_quota=True)
     use_oauth_emulator(emulator)
     hook = ZohoInvoiceOAuthHook()
     assert len(list(hook.list_records("invoices", per_page=50))) == 100
@@ -309,6 +309,32 @@ def test_daily_quota_fails_at_once(make_emulator, use_oauth_emulator, capfd):
     assert caught.value.code == 45
     assert emulator.requests["v3:invoices"] == 4  # three answered, the fourth refused and not retried
     assert "nearly spent: 0 of 3 calls left" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("interval", [False, True])
+def test_a_soft_daily_quota_warns_once_per_listing_and_goes_on(
+    make_emulator, use_oauth_emulator, capfd, interval
+):
+    """Zoho has been recorded answering HTTP 200 with X-Rate-Limit-Remaining: -85."""
+    emulator = make_emulator(records=100, daily_quota=3)
+    use_oauth_emulator(emulator, organization_id="10234695")
+    bounds = {"modified_since": "2026-06-01T00:00:00+00:00"} if interval else {}
+    for _ in range(2):
+        assert len(list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10, **bounds))) == 100
+    logged = capfd.readouterr().out
+    assert logged.count("past its daily quota") == 2  # once per listing, though most pages said so
+    assert "reports -1 of today's 3 API calls left" in logged
+    assert emulator.requests["v3:contacts"] >= 20  # every page answered, none refused
+
+
+def test_every_kind_of_listing_logs_the_quota_once(make_emulator, use_oauth_emulator, capfd):
+    emulator = make_emulator(records=100)
+    use_oauth_emulator(emulator, organization_id="10234695")
+    hook = ZohoInvoiceOAuthHook()
+    list(hook.list_records("contacts", per_page=10))  # offset pages
+    list(hook.list_records("contacts", per_page=10, modified_since="2026-06-01T00:00:00+00:00"))  # keyset
+    list(hook.list_records("expenses", per_page=10, modified_since="2026-06-01T00:00:00+00:00"))  # scan
+    assert capfd.readouterr().out.count("Zoho Invoice daily API quota: ") == 3
 
 
 def test_organization_discovery(make_emulator, use_oauth_emulator):
