@@ -6,6 +6,7 @@ It imports nothing of Airflow: the hooks hand it a logger and register secrets w
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import os
@@ -30,6 +31,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceResponseError,
     ZohoInvoiceTLSError,
 )
+from airflow_provider_zoho_invoice.inflight import Slots
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
 from airflow_provider_zoho_invoice.redaction import redact, snippet
 
@@ -150,10 +152,23 @@ class Transport:
     """Sends requests for one hook. Thread-safe: a listing's page workers share it."""
 
     def __init__(
-        self, settings: TransportSettings, *, log: logging.Logger | Any, accept: str, limiter: Any = None
+        self,
+        settings: TransportSettings,
+        *,
+        log: logging.Logger | Any,
+        accept: str,
+        limiter: Any = None,
+        slots: Slots | None = None,
+        brief_refusal: Callable[[int, bytes], bool] = lambda status, body: False,
     ) -> None:
         self.settings = settings
         self._limiter = limiter
+        self._slots = slots
+        """Held while a request is under way: the organization's limit on requests in process."""
+        self._brief_refusal = brief_refusal
+        """Answers that clear within a moment (Zoho's 'too many requests in process'): retried after
+        a short wait, and logged once per listing rather than once per retry."""
+        self._brief_logged = False
         self.log = log
         self._accept = accept
         self._pool_size = 0
@@ -283,11 +298,20 @@ class Transport:
                 f"{type(exc).__name__}: {reason}"
             ) from None
 
+    def begin_listing(self) -> None:
+        """A new listing logs its first brief refusal again."""
+        self._brief_logged = False
+
+    def _is_brief(self, exc: BaseException | None) -> bool:
+        return isinstance(exc, _RetryableStatus) and self._brief_refusal(exc.answer.status, exc.answer.body)
+
     def _wait(self, state: tenacity.RetryCallState) -> float:
         backoff = self.settings.backoff
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER)
+        if self._is_brief(exc):
+            return random.uniform(0.1, 0.5)  # another request of the organization ends within moments
         exponential = min(_BACKOFF_CAP, backoff * 2.0 ** (state.attempt_number - 1))
         return exponential + random.uniform(0, backoff)  # jitter spreads out retrying workers
 
@@ -296,6 +320,18 @@ class Transport:
             exc = state.outcome.exception() if state.outcome else None
             reason = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
             wait = state.next_action.sleep if state.next_action else 0.0
+            if self._is_brief(exc):
+                if self._brief_logged:
+                    return
+                self._brief_logged = True
+                self.log.warning(
+                    "Zoho Invoice %s: too many requests of the organization in process (%s); retrying "
+                    "in %.2f s (further ones in this listing are retried without a log line)",
+                    path,
+                    reason,
+                    wait,
+                )
+                return
             self.log.warning(
                 "Zoho Invoice %s: attempt %d of %d failed (%s); retrying in %.2f s",
                 path,
@@ -325,12 +361,13 @@ class Transport:
         if abandoned.is_set():
             raise Abandoned(path)
         proxies, verify = self._environment_settings(call["url"])
-        started = time.perf_counter()
-        with self.session.request(
-            **call, verify=verify, proxies=proxies, stream=True, allow_redirects=False
-        ) as response:
-            body = _read_capped(response, path, started + deadline)
-            answer = Answer(response.status_code, response.headers, body)
+        with self._slots.held() if self._slots is not None else contextlib.nullcontext():
+            started = time.perf_counter()
+            with self.session.request(
+                **call, verify=verify, proxies=proxies, stream=True, allow_redirects=False
+            ) as response:
+                body = _read_capped(response, path, started + deadline)
+                answer = Answer(response.status_code, response.headers, body)
         self.log.debug(
             "Zoho Invoice %s %s -> HTTP %d, %d bytes in %.0f ms",
             call["method"],

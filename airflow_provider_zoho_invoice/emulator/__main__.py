@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="v3 calls per organization per day (Zoho's Free plan: 1000)",
     )
     parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=5,
+        help="v3 requests of one organization under way at once before 429 code 1070 (Zoho's Free plan: "
+        "5, paid plans: 10; 0: no limit)",
+    )
+    parser.add_argument(
         "--hard-quota",
         action="store_true",
         help="refuse calls past the daily quota (429, code 45) instead of answering on with a negative "
@@ -143,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         per_minute_limit=args.per_minute_limit,
         daily_quota=args.daily_quota,
         hard_quota=args.hard_quota,
+        max_in_flight=args.max_in_flight,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -27,6 +27,7 @@ from airflow_provider_zoho_invoice.emulator.accounts import (
     DEFAULT_REFRESH_TOKEN,
     AccountsService,
     OAuthState,
+    json_response,
 )
 from airflow_provider_zoho_invoice.emulator.catalogue import Catalogue
 from airflow_provider_zoho_invoice.emulator.churn import Churn
@@ -42,6 +43,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
 from airflow_provider_zoho_invoice.emulator.records import RecordSet
 from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION, V3Service
 from airflow_provider_zoho_invoice.legacy.constants import CODE_UNKNOWN_METHOD
+from airflow_provider_zoho_invoice.v3.constants import CODE_IN_FLIGHT, ORGANIZATION_HEADER
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 
@@ -59,6 +61,8 @@ class ZohoInvoiceEmulator:
     :param daily_quota: v3 calls per organization per day, as ``X-Rate-Limit-Limit`` reports them.
         Past them Zoho has been recorded answering on (HTTP 200, ``X-Rate-Limit-Remaining`` below
         zero): that is the default; ``hard_quota=True`` refuses with 429 code 45 instead.
+    :param max_in_flight: v3 requests of one organization under way at once before 429 code 1070
+        (Zoho: 5 on the Free plan, 10 on paid plans); 0 for no limit.
     :param scopes: what the default refresh token was granted, e.g. ``["ZohoInvoice.invoices.READ"]``;
         None for full access. A call outside them gets 401 code 57, as an expired token does.
     :param churn: how the data changes while it is listed (both protocols); see :class:`Churn`.
@@ -88,6 +92,7 @@ class ZohoInvoiceEmulator:
         daily_quota: int = 1000,
         hard_quota: bool = False,
         scopes: Iterable[str] | None = None,
+        max_in_flight: int = 5,
     ) -> None:
         authtokens, apikeys = list(authtokens), list(apikeys)
         self.authtoken = next(iter(authtokens), "")  # the ones connection_json() hands out
@@ -95,6 +100,13 @@ class ZohoInvoiceEmulator:
         self.faults = faults or FaultPlan()
         self.churn = churn or Churn(seed=seed)
         self.requests: Counter[str] = Counter()
+        self.max_in_flight = max_in_flight
+        self.in_flight: Counter[str] = Counter()
+        self.most_in_flight = 0
+        """The most v3 requests of one organization seen under way at once."""
+        self.refused_in_flight = 0
+        """v3 requests answered 429 code 1070: over ``max_in_flight``."""
+        self._in_flight_lock = threading.Lock()
         self.user_agents: set[str] = set()
         self.query_strings: list[str] = []
         self.request_times: list[float] = []
@@ -149,6 +161,32 @@ class ZohoInvoiceEmulator:
 
     async def _serve(self, request: Request, kind: str, respond: Responder) -> Response:
         self._record(request, kind)
+        organization = request.headers.get(ORGANIZATION_HEADER) if kind.startswith("v3:") else None
+        if organization and self.max_in_flight:
+            with self._in_flight_lock:
+                busy = self.in_flight[organization] >= self.max_in_flight
+                if busy:
+                    self.refused_in_flight += 1
+                else:
+                    self.in_flight[organization] += 1
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight[organization])
+            if busy:
+                return json_response(
+                    {
+                        "code": CODE_IN_FLIGHT,
+                        "message": "You have reached the maximum number of in process requests allowed. "
+                        "Kindly try again after some time.",
+                    },
+                    429,
+                )
+            try:
+                return await self._answer(request, respond)
+            finally:
+                with self._in_flight_lock:
+                    self.in_flight[organization] -= 1
+        return await self._answer(request, respond)
+
+    async def _answer(self, request: Request, respond: Responder) -> Response:
 
         async def real(misread: Callable[[dict[str, str]], dict[str, str]] | None = None) -> Response:
             params = dict(request.query_params.items())
@@ -169,7 +207,12 @@ class ZohoInvoiceEmulator:
 
     async def _stats(self, request: Request) -> Response:
         """Requests served so far, by kind: lets a benchmark in another process count them."""
-        return Response(json.dumps({"requests": dict(self.requests)}), media_type="application/json")
+        stats = {
+            "requests": dict(self.requests),
+            "most_in_flight": self.most_in_flight,
+            "refused_in_flight": self.refused_in_flight,
+        }
+        return Response(json.dumps(stats), media_type="application/json")
 
     async def _unknown(self, request: Request) -> Response:
         self._record(request, "unknown")

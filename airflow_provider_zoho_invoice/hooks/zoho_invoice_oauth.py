@@ -24,6 +24,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceResponseError,
 )
 from airflow_provider_zoho_invoice.hooks.base import Listing, ZohoInvoiceBaseHook, check_id
+from airflow_provider_zoho_invoice.inflight import MachineSlots, Slots
 from airflow_provider_zoho_invoice.transport import Transport
 from airflow_provider_zoho_invoice.v3 import incremental
 from airflow_provider_zoho_invoice.v3.answers import (
@@ -34,6 +35,7 @@ from airflow_provider_zoho_invoice.v3.answers import (
     missing_scope,
     only_organization,
     retryable,
+    too_many_in_process,
 )
 from airflow_provider_zoho_invoice.v3.config import (
     ZohoInvoiceOAuthConfig,
@@ -137,7 +139,26 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         if self.shared is not None and settings.requests_per_minute > 0:
             key = self._organization_key()
             limiter = self.shared.rate_limiter(settings.requests_per_minute, key, settings.rate_window)
-        return Transport(settings, log=self.log, accept="application/json", limiter=limiter)
+        return Transport(
+            settings,
+            log=self.log,
+            accept="application/json",
+            limiter=limiter,
+            slots=self._in_flight_slots(),
+            brief_refusal=too_many_in_process,
+        )
+
+    def _in_flight_slots(self) -> Slots | None:
+        """Zoho's limit on an organization's requests in process (code 1070 beyond), kept here."""
+        limit = self.config.max_in_flight
+        if limit <= 0:
+            return None
+        key = self._organization_key()
+        machine = MachineSlots(_token_directory(), key, limit, warn=self.log.warning)
+        if self.shared is None:
+            return machine
+        lease = self.config.transport.deadline + self.config.transport.connect_timeout
+        return self.shared.slots(key, limit, lease=lease, machine=machine)
 
     @cached_property
     def quota(self) -> Quota:
@@ -299,6 +320,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             before = clamp_to_now(before)
         self.quota.check_before_listing()
         self.quota.begin_listing()
+        self.transport.begin_listing()
         if since is None and before is None:
             return self._offset_records(found, query, per_page, max_records, concurrency)
         if found.interval_strategy == KEYSET:

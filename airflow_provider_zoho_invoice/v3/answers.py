@@ -25,6 +25,7 @@ from airflow_provider_zoho_invoice.exceptions import (
 from airflow_provider_zoho_invoice.redaction import redact, snippet
 from airflow_provider_zoho_invoice.v3.constants import (
     CODE_DAILY_QUOTA,
+    CODE_IN_FLIGHT,
     CODE_NO_AUTHENTICATION,
     CODE_NOT_AUTHORIZED,
     CODE_UNKNOWN_ORGANIZATION,
@@ -233,6 +234,11 @@ def retryable(status: int, body: bytes) -> bool:
     if status >= 500:
         return True
     return status == 429 and answer_code(body) != CODE_DAILY_QUOTA
+
+
+def too_many_in_process(status: int, body: bytes) -> bool:
+    """Code 1070: the organization has its limit of requests in process; one ends within moments."""
+    return status == 429 and answer_code(body) == CODE_IN_FLIGHT
 
 
 def answer_code(body: bytes) -> int | None:

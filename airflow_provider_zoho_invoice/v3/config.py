@@ -13,6 +13,7 @@ from airflow_provider_zoho_invoice.transport import TransportSettings
 from airflow_provider_zoho_invoice.v3.constants import API_ROOT, CONN_TYPE, DATA_CENTERS, DEFAULT_DATA_CENTER
 
 TOKEN_CACHES = ("file", "none")
+DEFAULT_MAX_IN_FLIGHT = 5
 REDIS_SCHEMES = ("redis://", "rediss://")
 
 
@@ -30,6 +31,8 @@ class ZohoInvoiceOAuthConfig:
     token_cache: str  # "file", "none", or a redis:// / rediss:// URL
     transport: TransportSettings
     min_daily_remaining: int | None = None
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """The organization's requests under way at once (Zoho: 5 on the Free plan, 10 paid); 0: no limit."""
 
     @property
     def shared_store_url(self) -> str | None:
@@ -137,6 +140,7 @@ def oauth_config_from_connection(
         token_cache=token_cache,
         transport=transport_settings(merged, conn_id),
         min_daily_remaining=None if min_daily_remaining < 0 else min_daily_remaining,
+        max_in_flight=whole_number(merged, "max_in_flight", conn_id, default=DEFAULT_MAX_IN_FLIGHT),
     )
 
 

@@ -26,6 +26,7 @@ CODE_INVALID_VALUE = 2
 CODE_NO_AUTHENTICATION = 14  # no or malformed Authorization header
 CODE_PER_MINUTE_LIMIT = 44
 CODE_DAILY_QUOTA = 45
+CODE_IN_FLIGHT = 1070  # more requests of the organization in process at once than its plan allows
 CODE_NOT_AUTHORIZED = 57  # expired or revoked access token (or a scope the token lacks)
 CODE_NOT_FOUND = 1002
 CODE_ITEM_NOT_FOUND = 2006  # what Zoho's items documentation lists; other resources say 1002

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from airflow_provider_zoho_invoice.inflight import MachineSlots, SharedSlots
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
 from airflow_provider_zoho_invoice.v3.tokens import LOCK_TIMEOUT, AccessToken, FileTokenStore
 
@@ -59,6 +60,10 @@ class SharedStore:
     def rate_limiter(self, limit: int, key: str, window: float) -> SharedRateLimiter:
         """One request budget for the organization ``key`` names, across every task and machine."""
         return SharedRateLimiter(self, self._url, limit, key, window=window)
+
+    def slots(self, key: str, limit: int, *, lease: float, machine: MachineSlots) -> SharedSlots:
+        """The organization's requests in process, counted across every task and machine."""
+        return SharedSlots(lambda: self.client, self.run, key, limit, lease=lease, machine=machine)
 
     def quota(self, key: str) -> SharedQuota:
         return SharedQuota(self, key)

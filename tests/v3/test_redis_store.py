@@ -193,3 +193,26 @@ def test_bad_redis_urls_are_refused_without_echo(url):
             extra={"refresh_token": "r", "token_cache": url}, overrides={},
         )  # fmt: skip
     assert "sekrit" not in str(caught.value)
+
+
+def test_the_in_flight_limit_spans_machines(make_emulator, use_oauth_emulator, redis_server, tmp_path):
+    """Three machines (no shared disk) with four page workers each: five requests in process at most."""
+    emulator = make_emulator(records=400, faults=FaultPlan(latency=0.05))
+    use_oauth_emulator(emulator, token_cache=redis_server.url, organization_id="10234695")
+    script = textwrap.dedent(
+        """
+        from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+        print(len(list(ZohoInvoiceOAuthHook().list_records("invoices", per_page=20, concurrency=4))))
+        """
+    )
+    processes = []
+    for machine in range(3):
+        env = {**os.environ, "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": str(tmp_path / f"machine-{machine}")}
+        processes.append(
+            subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        )  # fmt: skip
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [out.strip().splitlines()[-1] for out, _ in outputs] == ["400"] * 3, outputs[0][1][-2000:]
+    assert emulator.refused_in_flight == 0
+    assert 2 <= emulator.most_in_flight <= 5
