@@ -229,7 +229,9 @@ class ConnectionKind:
     def rows(self, count: int) -> list[dict[str, Any]]:
         if self.legacy:
             return [item.as_row() for item in self.emulator.catalogue.items()[:count]]
-        return [self.as_sent(self.emulator.records.record("items", index)) for index in range(count)]
+        records = self.emulator.records
+        newest = records.size("items") - 1  # Zoho lists newest first when no sort is asked
+        return [self.as_sent(records.record("items", newest - index)) for index in range(count)]
 
     @staticmethod
     def as_sent(record: dict[str, Any]) -> dict[str, Any]:

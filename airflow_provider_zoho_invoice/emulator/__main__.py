@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         "5, paid plans: 10; 0: no limit)",
     )
     parser.add_argument(
+        "--time-zone",
+        default="America/New_York",
+        help="the organization's time zone, in which timestamps are written (e.g. Asia/Kolkata: +0530)",
+    )
+    parser.add_argument(
         "--hard-quota",
         action="store_true",
         help="refuse calls past the daily quota (429, code 45) instead of answering on with a negative "
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         daily_quota=args.daily_quota,
         hard_quota=args.hard_quota,
         max_in_flight=args.max_in_flight,
+        time_zone=args.time_zone,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

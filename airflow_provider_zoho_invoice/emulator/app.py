@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,7 +41,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
     Account,
     LegacyService,
 )
-from airflow_provider_zoho_invoice.emulator.records import RecordSet
+from airflow_provider_zoho_invoice.emulator.records import ORG_ZONE, RecordSet
 from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION, V3Service
 from airflow_provider_zoho_invoice.legacy.constants import CODE_UNKNOWN_METHOD
 from airflow_provider_zoho_invoice.v3.constants import CODE_IN_FLIGHT, ORGANIZATION_HEADER
@@ -63,6 +64,8 @@ class ZohoInvoiceEmulator:
         zero): that is the default; ``hard_quota=True`` refuses with 429 code 45 instead.
     :param max_in_flight: v3 requests of one organization under way at once before 429 code 1070
         (Zoho: 5 on the Free plan, 10 on paid plans); 0 for no limit.
+    :param time_zone: the organization's time zone, in which timestamps are written: the default
+        moves from -0400 to -0500 in November; ``"Asia/Kolkata"`` writes +0530.
     :param scopes: what the default refresh token was granted, e.g. ``["ZohoInvoice.invoices.READ"]``;
         None for full access. A call outside them gets 401 code 57, as an expired token does.
     :param churn: how the data changes while it is listed (both protocols); see :class:`Churn`.
@@ -93,6 +96,7 @@ class ZohoInvoiceEmulator:
         hard_quota: bool = False,
         scopes: Iterable[str] | None = None,
         max_in_flight: int = 5,
+        time_zone: str = "America/New_York",
     ) -> None:
         authtokens, apikeys = list(authtokens), list(apikeys)
         self.authtoken = next(iter(authtokens), "")  # the ones connection_json() hands out
@@ -138,7 +142,9 @@ class ZohoInvoiceEmulator:
             base_url=lambda: self.url,
         )
         self.v3 = V3Service(
-            records=RecordSet(counts, seed=seed),
+            records=RecordSet(
+                counts, seed=seed, zone=ORG_ZONE if time_zone == "America/New_York" else ZoneInfo(time_zone)
+            ),
             accounts=self.accounts,
             organizations=organizations if organizations is not None else [dict(DEFAULT_ORGANIZATION)],
             per_minute_limit=per_minute_limit,

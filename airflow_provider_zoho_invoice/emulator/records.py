@@ -10,22 +10,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
 ORG_OFFSET = timezone(timedelta(hours=-4))
+ORG_ZONE = ZoneInfo("America/New_York")
+"""The default organization's time zone: -0400 in summer, -0500 from November (a DST change)."""
 EPOCH = datetime(2026, 6, 1, 9, 0, 0, tzinfo=ORG_OFFSET)
 _ID_PREFIX = 2_608_150_000
 _NAMES = ("Acme Corp", "Zylker Traders", "Café Müller", 'Oak "Shelf" Co', "Nuts & Bolts Ltd", "Globex")
 _RESOURCE_NUMBERS = {name: number for number, name in enumerate(RESOURCES)}
 
 
-def zoho_time(moment: datetime) -> str:
-    """Zoho's timestamp form: ``2026-06-09T09:46:21-0400`` (offset without a colon)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+def zoho_time(moment: datetime, zone: tzinfo = ORG_ZONE) -> str:
+    """Zoho's timestamp form, in the organization's time zone: ``2026-06-09T09:46:21-0400`` (an offset
+    without a colon, ``-0500`` once daylight saving time ends)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def record_id(resource: str, index: int) -> str:
@@ -285,6 +289,13 @@ GENERATORS: dict[str, Callable[[int, int], dict[str, Any]]] = {
 
 
 _TIMESTAMPED = ("last_modified_time", "updated_time")
+_TIMES = frozenset({"created_time", *_TIMESTAMPED, "mail_first_viewed_time", "mail_last_viewed_time"})
+
+
+def _in_zone(text: Any, zone: tzinfo) -> Any:
+    if not isinstance(text, str) or not text:
+        return text
+    return zoho_time(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z"), zone)
 
 
 class RecordSet:
@@ -294,8 +305,10 @@ class RecordSet:
     time, as an edit in Zoho does.
     """
 
-    def __init__(self, counts: dict[str, int], *, seed: int = 0) -> None:
+    def __init__(self, counts: dict[str, int], *, seed: int = 0, zone: tzinfo = ORG_ZONE) -> None:
         self.seed = seed
+        self.zone = zone
+        """The organization's time zone, in which every timestamp is written."""
         self.counts = {name: int(counts.get(name, 0)) for name in RESOURCES}
         self._added: dict[str, list[dict[str, Any]]] = {name: [] for name in RESOURCES}
         self._lock = threading.RLock()
@@ -317,6 +330,10 @@ class RecordSet:
         modified = self._modified[resource].get(index)
         if modified is not None:
             record = {key: modified if key in _TIMESTAMPED else value for key, value in record.items()}
+        if self.zone is not ORG_ZONE:
+            record = {
+                key: _in_zone(value, self.zone) if key in _TIMES else value for key, value in record.items()
+            }
         return record
 
     def _modified_seconds(self, resource: str, index: int) -> float:
@@ -347,16 +364,21 @@ class RecordSet:
         reaches into the future)."""
         with self._lock:
             if when is None:
-                when = datetime.fromtimestamp(int(time.time()), tz=ORG_OFFSET)
+                when = datetime.fromtimestamp(int(time.time()), tz=timezone.utc)
             self._modified[resource][index] = zoho_time(when)
             self.version += 1
             return self.record(resource, index)
 
-    def page(self, resource: str, page: int, per_page: int) -> tuple[list[dict[str, Any]], bool]:
+    def page(
+        self, resource: str, page: int, per_page: int, *, newest_first: bool = True
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page in ``created_time`` order: newest first, as Zoho lists when no sort is asked."""
         with self._lock:
             total = self.size(resource)
             start = (page - 1) * per_page
-            records = [self.record(resource, index) for index in range(start, min(start + per_page, total))]
+            positions = range(start, min(start + per_page, total))
+            indexes = [total - 1 - position for position in positions] if newest_first else positions
+            records = [self.record(resource, index) for index in indexes]
         return records, start + per_page < total
 
     def get(self, resource: str, wanted: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from airflow_provider_zoho_invoice.emulator.accounts import JSON_TYPE, AccountsS
 from airflow_provider_zoho_invoice.emulator.cache import PageCache
 from airflow_provider_zoho_invoice.emulator.churn import Churn
 from airflow_provider_zoho_invoice.emulator.faults import Serve
-from airflow_provider_zoho_invoice.emulator.records import ORG_OFFSET, RecordSet
+from airflow_provider_zoho_invoice.emulator.records import ORG_ZONE, RecordSet
 from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
 from airflow_provider_zoho_invoice.v3.constants import (
     API_ROOT,
@@ -53,6 +53,7 @@ _SINGULAR_MESSAGES = {
     "users": "User",
 }
 _REPORT_NAMES = {
+    "recurringinvoices": "Recurring Invoices",
     "estimates": "Quotes",
     "customerpayments": "Payments Received",
     "creditnotes": "Credit Notes",
@@ -110,7 +111,7 @@ class V3Service:
 
     def _quota_headers(self, organization: str) -> dict[str, str]:
         limit = self.daily_quota
-        now = datetime.now(ORG_OFFSET)
+        now = datetime.now(ORG_ZONE)
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         return {
             "X-Rate-Limit-Limit": str(limit),
@@ -282,7 +283,8 @@ class V3Service:
             start = (page - 1) * per_page
             records, more = matches[start : start + per_page], start + per_page < len(matches)
         else:
-            records, more = self.records.page(name, page, per_page)
+            ascending = sort_column in (None, "created_time") and params.get("sort_order") == "A"
+            records, more = self.records.page(name, page, per_page, newest_first=not ascending)
         context: dict[str, Any] = {"page": page, "per_page": per_page, "has_more_page": more}
         if modified_since is not None:
             context["last_modified_time"] = modified_since  # echoed, as Zoho does for projects

@@ -110,3 +110,52 @@ def test_churn_from_the_command_line_edits_and_adds_v3_records():
     edited = datetime.strptime(newest[1][1], "%Y-%m-%dT%H:%M:%S%z")
     # Edits are stamped with the current time, as Zoho stamps them: newer than any generated record.
     assert generated_latest < edited and abs(datetime.now(timezone.utc) - edited) < timedelta(minutes=1)
+
+
+def api_get(emulator, path: str, *, scheme: str = "Zoho-oauthtoken", **params) -> requests.Response:
+    token = token_answer(emulator)["access_token"]
+    headers = {**ORG, "Authorization": f"{scheme} {token}"}
+    return requests.get(f"{emulator.url}/invoice/v3{path}", params=params, headers=headers, timeout=10)
+
+
+def test_lists_newest_first_and_says_so_and_accepts_bearer(make_emulator):
+    """Zoho's default order is created_time, descending; its docs allow a Bearer header too."""
+    emulator = make_emulator(records=30)
+    answer = api_get(emulator, "/recurringinvoices", scheme="Bearer", per_page=10).json()
+    created = [record["created_time"] for record in answer["recurring_invoices"]]
+    assert created == sorted(created, reverse=True) and len(created) == 10
+    context = answer["page_context"]
+    assert (context["sort_column"], context["sort_order"], context["report_name"]) == (
+        "created_time", "D", "Recurring Invoices",
+    )  # fmt: skip
+    ascending = api_get(emulator, "/invoices", sort_column="created_time", sort_order="A").json()
+    times = [record["created_time"] for record in ascending["invoices"]]
+    assert times == sorted(times)
+
+
+def test_timestamps_follow_the_organizations_time_zone(make_emulator):
+    emulator = make_emulator(records=3)
+    summer = emulator.records.record("invoices", 0)["created_time"]
+    edited = emulator.records.touch("invoices", 1)["last_modified_time"]  # now: late November
+    assert summer.endswith("-0400") and edited.endswith("-0500")  # daylight saving time ended
+    india = make_emulator(records=3, time_zone="Asia/Kolkata")
+    assert india.records.record("invoices", 0)["created_time"] == "2026-06-01T18:30:00+0530"
+
+
+def test_an_organizations_requests_in_process_are_limited(make_emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from airflow_provider_zoho_invoice.emulator import FaultPlan
+
+    emulator = make_emulator(records=10, faults=FaultPlan(latency=0.3))
+    token = token_answer(emulator)["access_token"]
+    headers = {**ORG, "Authorization": f"Zoho-oauthtoken {token}"}
+
+    def get(_: int) -> requests.Response:
+        return requests.get(f"{emulator.url}/invoice/v3/invoices", headers=headers, timeout=10)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(get, range(8)))
+    refused = [answer.json() for answer in answers if answer.status_code == 429]
+    assert len(refused) == 3 and {answer["code"] for answer in refused} == {1070}
+    assert emulator.most_in_flight == 5

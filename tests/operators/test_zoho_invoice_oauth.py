@@ -23,7 +23,10 @@ from tests.conftest import dag_source, task_states, xcom_value
 
 
 def expected_records(emulator, resource: str) -> list[dict]:
-    return [emulator.records.record(resource, index) for index in range(emulator.records.size(resource))]
+    """In Zoho's order when no sort is asked: newest first by created_time."""
+    return [
+        emulator.records.record(resource, index) for index in reversed(range(emulator.records.size(resource)))
+    ]
 
 
 def decimal_text(record: dict) -> dict:
@@ -211,7 +214,7 @@ def test_list_items_operator_to_a_csv_file(oauth_emulator, tmp_path):
     with target.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     expected = expected_records(oauth_emulator, "items")
-    assert list(rows[0]) == list(expected[0]) and rows[0]["rate"] == "500.0"
+    assert list(rows[0]) == list(expected[0]) and rows[-1]["rate"] == "500.0"  # the oldest item last
     assert [row["item_id"] for row in rows] == [record["item_id"] for record in expected]
 
 

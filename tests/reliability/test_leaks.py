@@ -256,8 +256,13 @@ def test_no_oauth_secret_reaches_logs_output_or_exceptions(
         drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
         drive(lambda: ZohoInvoiceOAuthHook().get_record("invoices", "260815000299999999"))
         texts.append(repr(ZohoInvoiceOAuthHook().test_connection()))
+    emulator = oauth_emulator_for_leaks(make_emulator)  # tokens live an hour, unless expired by hand
+    emulators.append(emulator)
+    use_oauth_emulator(emulator, backoff=0.001)
+    hook = ZohoInvoiceOAuthHook()
+    drive(lambda: list(hook.list_records("contacts", per_page=10)))  # the token is accepted ...
     emulator.accounts.expire_access_tokens()
-    drive(lambda: list(ZohoInvoiceOAuthHook().list_records("contacts", per_page=10)))
+    drive(lambda: list(hook.list_records("contacts", per_page=10)))  # ... then expires: one refresh
     drive(lambda: ZohoInvoiceOAuthHook().exchange_grant_code(GRANT_CODE))
 
     out, err = capfd.readouterr()

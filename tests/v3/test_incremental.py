@@ -57,6 +57,25 @@ def test_an_interval_is_exact_ordered_and_filtered_by_zoho(extraction_emulator):
     assert extraction_emulator.requests["v3:invoices"] <= len(expected) // 50 + 2
 
 
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York"])
+def test_an_interval_is_exact_in_any_organization_time_zone(make_emulator, use_oauth_emulator, zone):
+    """Records written at +0530, or at -0400 and -0500 across the end of daylight saving time."""
+    emulator = make_emulator(records=1500, seed=1, time_zone=zone)
+    use_oauth_emulator(emulator)
+    autumn = datetime(2026, 10, 31, 12, tzinfo=timezone.utc)  # New York leaves -0400 for -0500 on Nov 1
+    for index in range(0, 1500, 7):
+        emulator.records.touch("contacts", index, autumn + timedelta(minutes=7 * index))
+    assert emulator.records.record("contacts", 1400)["last_modified_time"].endswith(
+        "+0530" if zone == "Asia/Kolkata" else "-0500"
+    )
+    since, before = T0, datetime(2026, 11, 5, tzinfo=timezone.utc)
+    records = list(
+        ZohoInvoiceOAuthHook().list_records("contacts", modified_since=since, modified_before=before)
+    )
+    expected = expected_in(emulator, "contacts", since, before)
+    assert [r["contact_id"] for r in records] == [r["contact_id"] for r in expected] and len(expected) > 1000
+
+
 def test_bounds_as_iso_strings_in_another_offset(extraction_emulator):
     since, before = T0.astimezone(timezone(timedelta(hours=5, minutes=30))), T1.astimezone(timezone.utc)
     records = list(
