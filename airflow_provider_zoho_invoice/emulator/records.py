@@ -107,38 +107,97 @@ def _contact(i: int, seed: int) -> dict[str, Any]:
     }
 
 
+_EMPTY_ADDRESS = dict.fromkeys(
+    ("address", "street2", "city", "state", "zipcode", "country", "phone", "fax", "attention"), ""
+)
+_INVOICE_STATES = ("paid", "sent", "draft", "overdue", "void", "partially_paid")
+
+
 def _invoice(i: int, seed: int) -> dict[str, Any]:
+    """About sixty top-level fields, in the order live list answers give them; some depend on state."""
     created, modified = _times(i, seed)
     customer_id, customer_name = _customer(i)
+    status = _INVOICE_STATES[i % len(_INVOICE_STATES)]
     total = _money(i, seed)
+    paid = status == "paid"
+    balance = (
+        Decimal(0) if paid else (total / 2).quantize(Decimal("0.01")) if status == "partially_paid" else total
+    )
+    emailed = status in ("sent", "overdue", "partially_paid")
+    day = created[:10]
     record: dict[str, Any] = {
+        "ach_payment_initiated": False,
         "invoice_id": record_id("invoices", i),
+        "zcrm_potential_id": "",
         "customer_id": customer_id,
+        "zcrm_potential_name": "",
         "customer_name": customer_name,
-        "status": ("paid", "sent", "draft", "overdue", "void")[i % 5],
+        "company_name": customer_name if i % 4 == 0 else "",
+        "status": status,
         "invoice_number": f"INV-{i + 1:06d}",
-        "date": created[:10],
-        "due_date": created[:10],
-        "currency_code": "USD",
-        "total": total,
-        "balance": Decimal(0) if i % 5 == 0 else total,
+        "reference_number": f"PO-{i:05d}" if i % 3 == 0 else "",
+        "date": day,
+        "due_date": day,
+        "issued_date": day,
+        "due_days": "Due Today" if status in ("sent", "partially_paid") else "",
+        "email": f"billing{i % 97}@example.com" if emailed else "",
+        "project_name": "",
         "billing_address": {
+            **_EMPTY_ADDRESS,
             "address": "123 Main St",
             "city": "New York",
+            "state": "NY",
             "zipcode": "10001",
             "country": "USA",
         },
+        "shipping_address": dict(_EMPTY_ADDRESS),
+        "country": "USA",
+        "phone": "",
+        "created_by": "Emulated Admin",
+        "total": total,
+        "balance": balance,
+        "payment_expected_date": "",
+        "custom_fields": [],
+        "custom_field_hash": {},
+        "salesperson_name": "",
+        "shipping_charge": 0,
+        "adjustment": Decimal("0.0") if i % 2 else 0,
         "created_time": created,
         "last_modified_time": modified,
         "updated_time": modified,
-        "exchange_rate": 1,
+        "is_viewed_by_client": emailed,
+        "has_attachment": i % 11 == 0,
+        "client_viewed_time": modified if emailed else "",
+        "is_emailed": emailed,
+        "color_code": "",
+        "current_sub_status_id": "",
+        "current_sub_status": status,
+        "currency_id": "260815000000000097",
+        "schedule_time": "",
+        "currency_code": "USD",
+        "currency_symbol": "$",
+        "template_type": "standard",
     }
     # As on Zoho: drafts and void invoices have no customer link; only emailed ones carry view times.
-    if record["status"] in ("paid", "sent", "overdue"):
+    if status in ("paid", "sent", "overdue", "partially_paid"):
         record["invoice_url"] = (
-            f"https://zohosecurepay.com/invoice/zillum/secure?CInvoiceID={record['invoice_id']}"
+            f"https://zohosecurepay.com/invoice/emulated/secure?CInvoiceID={record['invoice_id']}"
         )
-    if record["status"] in ("sent", "overdue"):
+    record |= {
+        "invoice_source": "Api" if i % 2 else "Web",
+        "sales_channel": "direct_sales",
+        "transaction_type": "renewal" if i % 5 == 0 else "new",
+        "reminders_sent": 1 if status == "overdue" else 0,
+        "last_reminder_sent_date": day if status == "overdue" else "",
+        "last_payment_date": day if status in ("paid", "partially_paid") else "",
+        "template_id": "260815000000017001",
+        "documents": "",
+        "salesperson_id": "",
+        "write_off_amount": 0,
+        "exchange_rate": 1,
+        "unprocessed_payment_amount": 0,
+    }
+    if emailed:
         record["mail_first_viewed_time"] = modified
         record["mail_last_viewed_time"] = modified
     return record

@@ -87,7 +87,8 @@ def test_csv_holds_rows_that_do_not_share_one_set_of_keys(oauth_emulator, tmp_pa
     with target.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == list(union) and len(union) > len(expected[0])  # first-seen order
+    assert reader.fieldnames == list(union)  # first-seen order
+    assert any(len(record) < len(union) for record in expected)  # drafts lack invoice_url, and more
     assert [row["invoice_id"] for row in rows] == [record["invoice_id"] for record in expected]
     for row, record in zip(rows, expected, strict=True):
         assert row["invoice_url"] == record.get("invoice_url", "")
