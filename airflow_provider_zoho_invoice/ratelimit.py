@@ -32,8 +32,9 @@ class SlidingWindowRateLimiter:
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Block until a request may start; return the seconds waited."""
+    def acquire(self, stop: threading.Event | None = None) -> float | None:
+        """Block until a request may start; return the seconds waited, or None if ``stop`` was set
+        meanwhile (the request is no longer wanted and takes no place in the window)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -44,5 +45,9 @@ class SlidingWindowRateLimiter:
                     self._starts.append(now)
                     return waited
                 delay = self._starts[0] + self.window - now
-            self._sleep(delay)
+            if stop is not None:
+                if stop.wait(delay):
+                    return None
+            else:
+                self._sleep(delay)
             waited += delay

@@ -88,6 +88,12 @@ class _RetryableStatus(Exception):
         self.body_snippet = body_snippet
 
 
+def window_with_margin(window: float) -> float:
+    """The rate window the client keeps, a little longer than Zoho's: a request granted exactly a
+    window after another may reach Zoho sooner after it than it left, if the first was delayed."""
+    return window + min(1.0, window * 0.02)
+
+
 def default_retryable(status: int, body: bytes) -> bool:
     return status == 429 or status >= 500
 
@@ -191,7 +197,11 @@ class Transport:
         if self._limiter is not None:
             return self._limiter
         limit = self.settings.requests_per_minute
-        return SlidingWindowRateLimiter(limit, self.settings.rate_window) if limit > 0 else None
+        return (
+            SlidingWindowRateLimiter(limit, window_with_margin(self.settings.rate_window))
+            if limit > 0
+            else None
+        )
 
     def _mount_pool(self, session: requests.Session, size: int) -> None:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=0)
@@ -234,11 +244,14 @@ class Transport:
         max_retries: int | None = None,
         timeout: tuple[float, float] | None = None,
         abandoned: threading.Event | None = None,
+        budgeted: bool = True,
     ) -> Answer:
         """Send with rate limiting, timeouts and retries; ``path`` is what logs and errors show.
 
         Once ``abandoned`` is set, no further attempt starts and a backoff wait ends at once
         (raising :class:`Abandoned`): speculative pages past a listing's end cost no retries.
+        ``budgeted=False`` (Zoho Accounts' token requests) skips the organization's request budget
+        and in-flight slots, which count API calls only.
         """
         settings = self.settings
         attempts = (settings.max_retries if max_retries is None else max_retries) + 1
@@ -262,7 +275,7 @@ class Transport:
         }
         deadline = sum(timeout) if timeout else settings.deadline
         try:
-            return retrying(self._attempt, call, path, secrets, retryable, deadline, given_up)
+            return retrying(self._attempt, call, path, secrets, retryable, deadline, given_up, budgeted)
         except _RetryableStatus as exc:
             made = retrying.statistics.get("attempt_number", attempts)
             raise ZohoInvoiceResponseError(
@@ -351,17 +364,20 @@ class Transport:
         retryable: Callable[[int, bytes], bool],
         deadline: float,
         abandoned: threading.Event,
+        budgeted: bool,
     ) -> Answer:
         if abandoned.is_set():
             raise Abandoned(path)
-        if self.rate_limiter is not None:
-            waited = self.rate_limiter.acquire()
+        if budgeted and self.rate_limiter is not None:
+            waited = self.rate_limiter.acquire(abandoned)
+            if waited is None:
+                raise Abandoned(path)
             if waited > 1:
                 self.log.info("Zoho Invoice rate limit: waited %.1f s before %s", waited, path)
         if abandoned.is_set():
             raise Abandoned(path)
         proxies, verify = self._environment_settings(call["url"])
-        with self._slots.held() if self._slots is not None else contextlib.nullcontext():
+        with self._slots.held() if budgeted and self._slots is not None else contextlib.nullcontext():
             started = time.perf_counter()
             with self.session.request(
                 **call, verify=verify, proxies=proxies, stream=True, allow_redirects=False

@@ -1,6 +1,7 @@
 """Benchmarks of the Zoho Invoice provider against the local emulator, as ratios measured in one run.
 
-Scenarios 1-5 measure the legacy XML protocol, 6-8 API v3 over OAuth 2.0.
+Scenarios 1-5 measure the legacy XML protocol, 6-9 API v3 over OAuth 2.0, 10 API v3 with Zoho's
+real limits on (100 requests a minute, 5 in process, 300 ms a request).
 
     python benchmarks/run.py                # the full run (make bench)
     python benchmarks/run.py --quick        # tiny sizes, to check that every scenario works
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -295,18 +297,23 @@ V3_ORGANIZATION = "10234695"
 
 
 @contextlib.contextmanager
-def v3_emulator(records: int, latency: float = 0.0) -> Iterator[str]:
-    """The emulator in a child process serving ``records`` v3 records per resource; yields its URL."""
+def v3_emulator(records: int, latency: float = 0.0, *limits: str) -> Iterator[str]:
+    """The emulator in a child process serving ``records`` v3 records per resource; yields its URL.
+
+    Without ``limits`` it plays a paid plan's 10 requests in process (scenarios 6-9 measure the
+    client, not Zoho's limits; scenario 10 passes Zoho's Free-plan limits).
+    """
     from airflow_provider_zoho_invoice.emulator.process import emulator_process
 
-    with emulator_process("--items", "0", "--records", str(records), "--latency", str(latency)) as (url, _):
+    args = ("--items", "0", "--records", str(records), "--latency", str(latency))
+    with emulator_process(*args, *(limits or ("--max-in-flight", "10"))) as (url, _):
         yield url
 
 
 def v3_connection_env(url: str, **extra: object) -> str:
     from airflow_provider_zoho_invoice.emulator import oauth_connection_json
 
-    return oauth_connection_json(url, organization_id=V3_ORGANIZATION, **extra)
+    return oauth_connection_json(url, organization_id=V3_ORGANIZATION, **{"max_in_flight": 10, **extra})
 
 
 def v3_access_token(url: str) -> str:
@@ -486,6 +493,177 @@ def v3_interval(records: int, repeats: int) -> list[Row]:
     return [base_cpu, hook_cpu, ratio, base_requests, hook_requests, extra, *interval_memory]
 
 
+# -- scenario 10: Zoho's real limits ---------------------------------------------------------
+
+ZOHO_PER_MINUTE, ZOHO_IN_FLIGHT, ZOHO_LATENCY = 100, 5, 0.3
+
+
+def limits_floor(requests: int, latency: float, *, per_window: int, window: float, slots: int) -> float:
+    """The least wall time ``requests`` calls can take under Zoho's limits: at most ``per_window``
+    starts in any ``window`` seconds (a burst of them at once is allowed), at most ``slots`` in
+    process, each taking ``latency``. Greedy earliest starts, which is optimal here."""
+    starts: list[float] = []
+    free = [0.0] * slots  # when each slot frees up
+    for number in range(requests):
+        earliest = min(free)
+        if number >= per_window:
+            earliest = max(earliest, starts[number - per_window] + window)
+        starts.append(earliest)
+        free[free.index(min(free))] = earliest + latency
+    return max(free)
+
+
+def _emulator_stats(url: str) -> dict[str, Any]:
+    import requests
+
+    stats: dict[str, Any] = requests.get(f"{url}/_emulator/stats", timeout=10).json()
+    return stats
+
+
+def _extraction(kind: str) -> int:
+    """One extraction by the records operator, as a DAG task would run it; the records written."""
+    with tempfile.TemporaryDirectory() as out:
+        return _extractor(kind, out)()
+
+
+def _extractor(kind: str, out: str) -> Callable[[], int]:
+    """The records operator, built and its connection read, ready to run (imports are not timed)."""
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
+
+    bounds = {"modified_since": "2026-01-01T00:00:00+00:00"} if kind == "interval" else {}
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id=kind,
+        resource="invoices",
+        output_path=f"{out}/invoices.jsonl",
+        concurrency=ZOHO_IN_FLIGHT,
+        mode="snapshot" if kind == "snapshot" else "incremental",
+        **bounds,
+    )
+    operator.hook.config  # noqa: B018 - the connection, read before the clock starts
+    return lambda: int(operator.execute({})["count"])
+
+
+def _two_tasks(redis_url: str, tokens: str) -> list[int]:
+    """Two task processes extracting the same organization at once, sharing Redis."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from run import _extraction; "
+        "print('records written:', _extraction('full'))"
+    )
+    connection = json.loads(os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"])
+    connection["extra"]["token_cache"] = redis_url
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT": json.dumps(connection),
+        "AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR": tokens,
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(HERE)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=900)[0] for process in processes]
+    return [
+        int(line.rsplit(" ", 1)[1])
+        for out in outputs
+        for line in out.splitlines()
+        if line.startswith("records written:")
+    ]
+
+
+@contextlib.contextmanager
+def _redis_server() -> Iterator[str | None]:
+    """A throwaway redis-server on a free loopback port, or None when Debian's package is missing."""
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def zoho_limits(records: int, latency: float) -> list[Row]:
+    """Extractions against the emulator with Zoho's limits on: 100 requests a minute, 5 in process,
+    ``latency`` per request. The floor is what those limits allow at best; zero 429s are expected."""
+    scenario = "10 v3 at Zoho's limits"
+    limits = ("--per-minute-limit", str(ZOHO_PER_MINUTE), "--max-in-flight", str(ZOHO_IN_FLIGHT))
+    pages = -(-records // 200)
+    floor_of = lambda requests: limits_floor(  # noqa: E731 - the floor, given how many requests
+        requests, latency, per_window=ZOHO_PER_MINUTE, window=60.0, slots=ZOHO_IN_FLIGHT
+    )
+    rows: list[Row] = []
+    per_thousand = {kind: Row(scenario, f"requests per 1,000 records, {kind} extraction", "count")
+                    for kind in ("full", "snapshot", "interval")}  # fmt: skip
+    refused = Row(scenario, "429 answers (code 44 or 1070), all extractions (target 0)", "count")
+    refused.values.append(0)
+    wall, floor, ratio = (
+        Row(scenario, f"full extraction of {records:,} invoices, wall", "s"),
+        Row(scenario, f"floor: {pages} requests at {ZOHO_PER_MINUTE}/min, {ZOHO_IN_FLIGHT} in process, "
+                      f"{latency * 1000:g} ms, plus the token", "s"),
+        Row(scenario, "full extraction wall / floor (target <= 1.05)", "x"),
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tokens:
+        os.environ["AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR"] = tokens
+        for kind in ("full", "snapshot", "interval"):
+            with (
+                v3_emulator(records, latency, *limits) as url,  # fresh: each starts with a full minute
+                tempfile.TemporaryDirectory() as out,
+            ):
+                os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, max_in_flight=5)
+                extract = _extractor(kind, out)
+                started = time.perf_counter()
+                assert extract() == records
+                elapsed = time.perf_counter() - started
+                stats = _emulator_stats(url)
+                per_thousand[kind].values.append(stats["requests"]["v3:invoices"] / (records / 1000))
+                refused.values[0] += stats["refused_in_flight"] + stats["refused_per_minute"]
+                if kind == "full":
+                    wall.values.append(elapsed)
+                    floor.values.append(latency + floor_of(pages))  # the token request, then the pages
+                    ratio.values.append(elapsed / floor.values[0])
+        rows += [wall, floor, ratio, *per_thousand.values()]
+        with _redis_server() as redis_url:
+            two = Row(scenario, "two tasks at once, one organization (Redis shared), wall / floor "
+                                "(target <= 1.10)", "x")  # fmt: skip
+            if redis_url is None:
+                print(
+                    "scenario 10: redis-server not installed; the two-task measure is skipped",
+                    file=sys.stderr,
+                )
+            else:
+                with v3_emulator(records, latency, *limits) as url:
+                    os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, max_in_flight=5)
+                    started = time.perf_counter()
+                    assert _two_tasks(redis_url, tokens) == [records, records]
+                    elapsed = time.perf_counter() - started
+                    stats = _emulator_stats(url)
+                    refused.values[0] += stats["refused_in_flight"] + stats["refused_per_minute"]
+                    two.values.append(elapsed / (latency + floor_of(2 * pages)))
+                rows.append(two)
+    return [*rows, refused]
+
+
 @contextlib.contextmanager
 def _counted_requests(url: str) -> Iterator[Callable[[], int]]:
     """Requests the emulator served for /invoices meanwhile, read from its stats endpoint."""
@@ -515,12 +693,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 10), help="run only scenario N")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 11), help="run only scenario N")
     parser.add_argument("--interval-records", type=int, default=100_000, help="invoices in scenario 9")
+    parser.add_argument("--limits-records", type=int, default=20_000, help="invoices in scenario 10")
+    parser.add_argument("--limits-latency", type=float, default=ZOHO_LATENCY, help="latency, scenario 10 (s)")
     args = parser.parse_args(argv)
     if args.quick:
         args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 1, 0.01
         args.interval_records = 2_000
+        args.limits_records, args.limits_latency = 2_000, 0.02
     small_memory = min(10_000, args.memory_items // 3)
 
     started = time.perf_counter()
@@ -534,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         7: lambda: v3_concurrent(args.pages, args.latency, args.workers, args.repeats),
         8: lambda: v3_memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
         9: lambda: v3_interval(args.interval_records, args.repeats),
+        10: lambda: zoho_limits(args.limits_records, args.limits_latency),
     }
     rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
     print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")

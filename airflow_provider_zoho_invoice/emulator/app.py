@@ -47,6 +47,8 @@ from airflow_provider_zoho_invoice.legacy.constants import CODE_UNKNOWN_METHOD
 from airflow_provider_zoho_invoice.v3.constants import CODE_IN_FLIGHT, ORGANIZATION_HEADER
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
 
+ACCOUNTS_KINDS = frozenset({"token", "revoke", "authtoken"})
+
 
 class ZohoInvoiceEmulator:
     """Zoho Invoice on one local port: the legacy XML API with Zoho Accounts' authtoken API, and
@@ -114,6 +116,7 @@ class ZohoInvoiceEmulator:
         self.user_agents: set[str] = set()
         self.query_strings: list[str] = []
         self.request_times: list[float] = []
+        """Arrival times of API requests (Zoho Accounts' token requests are not API calls)."""
         self._clients: set[tuple[str, int]] = set()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -205,7 +208,8 @@ class ZohoInvoiceEmulator:
 
     def _record(self, request: Request, kind: str) -> None:
         self.requests[kind] += 1
-        self.request_times.append(time.monotonic())
+        if kind not in ACCOUNTS_KINDS:
+            self.request_times.append(time.monotonic())
         self.user_agents.add(request.headers.get("user-agent", "").split(" ")[0])
         self.query_strings.append(request.url.query)
         if request.client is not None:
@@ -217,6 +221,7 @@ class ZohoInvoiceEmulator:
             "requests": dict(self.requests),
             "most_in_flight": self.most_in_flight,
             "refused_in_flight": self.refused_in_flight,
+            "refused_per_minute": self.v3.refused_per_minute,
         }
         return Response(json.dumps(stats), media_type="application/json")
 

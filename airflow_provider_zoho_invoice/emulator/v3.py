@@ -88,6 +88,8 @@ class V3Service:
         self.window = 60.0
         """Seconds over which ``per_minute_limit`` counts (shorter in tests)."""
         self.calls_today: dict[str, int] = defaultdict(int)
+        self.refused_per_minute = 0
+        """Requests answered 429 code 44: over ``per_minute_limit``."""
         self._pages = PageCache()
         self._churn = churn
 
@@ -175,6 +177,7 @@ class V3Service:
                 while recent and recent[0] <= now - self.window:
                     recent.popleft()
                 if len(recent) >= self.per_minute_limit:
+                    self.refused_per_minute += 1
                     return json_response(
                         {
                             "code": CODE_PER_MINUTE_LIMIT,

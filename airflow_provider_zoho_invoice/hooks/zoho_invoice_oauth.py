@@ -346,6 +346,8 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
 
         if concurrency > 1:
             self.transport.ensure_pool(concurrency)
+            self.tokens.get()  # before the page workers start, so that they all find them
+            self.organization_id  # noqa: B018
         return offset_records(
             fetch,
             found,

@@ -51,6 +51,7 @@ class OAuthClient:
             data=form,
             path=TOKEN_PATH,
             secrets=secrets,
+            budgeted=False,  # Zoho Accounts: not one of the organization's API calls
             **options,
         )
         document = decode_object(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_zoho_invoice.inflight import MachineSlots, SharedSlots
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
+from airflow_provider_zoho_invoice.transport import window_with_margin
 from airflow_provider_zoho_invoice.v3.tokens import LOCK_TIMEOUT, AccessToken, FileTokenStore
 
 T = TypeVar("T")
@@ -141,10 +142,10 @@ class SharedRateLimiter:
     def __init__(self, shared: SharedStore, url: str, limit: int, key: str, *, window: float = 60.0) -> None:
         self.shared = shared
         self.limit = limit
-        self.window = max(1, round(window))
+        self.window = max(1, round(window_with_margin(window)))
         self._url = url
         self._key = key
-        self.local = SlidingWindowRateLimiter(limit, self.window)
+        self.local = SlidingWindowRateLimiter(limit, window_with_margin(window))
 
     @cached_property
     def _limiter(self) -> tuple[Any, Any]:
@@ -163,15 +164,19 @@ class SharedRateLimiter:
         stats = limiter.get_window_stats(item, "zoho-invoice", self._key)
         return max(0.05, float(stats.reset_time) - time.time())
 
-    def acquire(self) -> float:
+    def acquire(self, stop: threading.Event | None = None) -> float | None:
         waited = 0.0
         while True:
             delay = self.shared.run(self._try, lambda: -1.0)
             if delay < 0:
-                return waited + self.local.acquire()
+                local = self.local.acquire(stop)
+                return None if local is None else waited + local
             if delay == 0:
                 return waited
-            time.sleep(delay)
+            if stop is not None and stop.wait(delay):
+                return None
+            if stop is None:
+                time.sleep(delay)
             waited += delay
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,7 +26,7 @@ def test_every_scenario_runs_at_a_tiny_size(tmp_path):
     scenarios = {row["scenario"] for row in rows}
     assert scenarios == {
         "1 sequential", "2 concurrent", "3 memory", "4 DAG parse", "5 XML parsing",
-        "6 v3 sequential", "7 v3 concurrent", "8 v3 memory", "9 v3 interval",
+        "6 v3 sequential", "7 v3 concurrent", "8 v3 memory", "9 v3 interval", "10 v3 at Zoho's limits",
     }  # fmt: skip
     for row in rows:
         assert row["values"], row
@@ -32,3 +34,13 @@ def test_every_scenario_runs_at_a_tiny_size(tmp_path):
     heavy = next(row for row in rows if row["measure"].startswith("requests or xmltodict imported"))
     assert heavy["values"] == [0] * len(heavy["values"])  # a fact about imports, not a timing
     assert "| 1 sequential | hook / baseline CPU" in result.stdout
+
+
+def test_the_limits_floor_follows_the_rules():
+    """The floor of scenario 10: bursts up to the per-minute limit, then the window; five in process."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from run import limits_floor
+
+    assert limits_floor(100, 0.3, per_window=100, window=60, slots=5) == pytest.approx(6.0)
+    assert limits_floor(200, 0.3, per_window=100, window=60, slots=5) == pytest.approx(66.0)
+    assert limits_floor(7, 1.0, per_window=100, window=60, slots=5) == pytest.approx(2.0)

@@ -94,6 +94,7 @@ def test_the_connection_sets_the_limit(make_emulator, use_emulator):
     emulator = make_emulator(items=1)
     use_emulator(emulator, requests_per_minute=37)
     limiter = ZohoInvoiceHook().transport.rate_limiter
-    assert limiter is not None and (limiter.limit, limiter.window) == (37, 60.0)
+    # A second longer than Zoho's minute: a request granted a window after another may arrive sooner.
+    assert limiter is not None and (limiter.limit, limiter.window) == (37, 61.0)
     use_emulator(emulator, requests_per_minute=0)
     assert ZohoInvoiceHook().transport.rate_limiter is None
