@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import math
 import os
 import random
 import threading
@@ -39,6 +40,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest response body accepted; a full page of 200 records is well under 1 MB."""
 
 MAX_RETRY_AFTER = 300.0
+BUDGET_BOUND_SECONDS = 5.0
+"""How long after a wait for the request budget a listing stops guessing pages ahead."""
 _BACKOFF_CAP = 60.0
 _TRANSIENT_ERRORS = (
     requests.exceptions.ConnectionError,
@@ -175,6 +178,8 @@ class Transport:
         """Answers that clear within a moment (Zoho's 'too many requests in process'): retried after
         a short wait, and logged once per listing rather than once per retry."""
         self._brief_logged = False
+        self.last_budget_wait = -math.inf
+        """When a request last waited for the request budget (``time.monotonic()``)."""
         self.log = log
         self._accept = accept
         self._pool_size = 0
@@ -311,6 +316,10 @@ class Transport:
                 f"{type(exc).__name__}: {reason}"
             ) from None
 
+    def budget_bound(self) -> bool:
+        """Whether requests are waiting for the per-minute budget: then latency is not the limit."""
+        return time.monotonic() - self.last_budget_wait < BUDGET_BOUND_SECONDS
+
     def begin_listing(self) -> None:
         """A new listing logs its first brief refusal again."""
         self._brief_logged = False
@@ -372,6 +381,8 @@ class Transport:
             waited = self.rate_limiter.acquire(abandoned)
             if waited is None:
                 raise Abandoned(path)
+            if waited > 0.05:
+                self.last_budget_wait = time.monotonic()
             if waited > 1:
                 self.log.info("Zoho Invoice rate limit: waited %.1f s before %s", waited, path)
         if abandoned.is_set():

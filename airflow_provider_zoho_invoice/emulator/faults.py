@@ -102,9 +102,15 @@ class FaultPlan:
             return kind
 
     async def answer(self, request: Request, real: RealAnswer) -> Response:
-        """The real answer, or what the next fault makes of it (after the configured latency)."""
+        """The real answer, or what the next fault makes of it, ``latency`` seconds after the request
+        arrived (the time spent making the answer included, as a real server's latency includes it)."""
+        started = asyncio.get_running_loop().time()
+        answer = await self._answer(request, real)
         if self.latency:
-            await asyncio.sleep(self.latency)
+            await asyncio.sleep(max(0.0, started + self.latency - asyncio.get_running_loop().time()))
+        return answer
+
+    async def _answer(self, request: Request, real: RealAnswer) -> Response:
         kind = self.next_fault()
         if kind is None:
             return await real(None)

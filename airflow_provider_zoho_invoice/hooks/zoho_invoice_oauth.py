@@ -355,6 +355,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             concurrency=concurrency,
             on_first_page=self.quota.log_remaining,
             abandoned=past_the_end,
+            budget_bound=self.transport.budget_bound,
         )
 
     def _keyset_records(

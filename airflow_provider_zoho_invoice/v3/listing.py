@@ -79,12 +79,17 @@ def offset_records(
     concurrency: int,
     on_first_page: Callable[[], None] = lambda: None,
     abandoned: threading.Event | None = None,
+    budget_bound: Callable[[], bool] = lambda: False,
 ) -> Iterator[Any]:
     """Every record of pages 1, 2, ... until one says no more follow; repeats across pages dropped.
 
     There is no page count, so with ``concurrency`` above 1 the next pages are fetched
     speculatively: at most ``concurrency`` requests go past the last page; their answers are
-    dropped unread and not waited for (``abandoned`` is set for them). A server that serves a
+    dropped unread and not waited for (``abandoned`` is set for them). Once ``budget_bound()``
+    (requests wait for the organization's per-minute budget, so latency is not what limits the
+    listing), only the page after the last one read is asked for, for the rest of the listing:
+    a guess past the end would spend budget that another listing of the organization needs.
+    A server that serves a
     page again (its records all listed already, or the very same records in the same order as
     an earlier page) would make the listing endless: that is an error, at the first repeat.
     """
@@ -93,7 +98,9 @@ def offset_records(
     recent = RecentIds()
     fingerprints: set[int] = set()  # one small hash per page: memory stays flat
     emitted = 0
-    for number, (records, more) in enumerate(_pages(fetch_page, concurrency, abandoned), start=1):
+    for number, (records, more) in enumerate(
+        _pages(fetch_page, concurrency, abandoned, budget_bound), start=1
+    ):
         if number == 1:
             on_first_page()
         ids = tuple(record.get(found.id_field) for record in records)
@@ -121,20 +128,28 @@ def _repeated(found: Resource, number: int) -> ZohoInvoiceResponseError:
 
 
 def _pages(
-    fetch_page: Callable[[int], Page], concurrency: int, abandoned: threading.Event | None
+    fetch_page: Callable[[int], Page],
+    concurrency: int,
+    abandoned: threading.Event | None,
+    budget_bound: Callable[[], bool],
 ) -> Iterator[Page]:
     # Speculative: page n + 1 is asked for before page n has said whether it is the last. The
     # caller has the access token and organization before the first page, so page 1 need not go
     # alone: under Zoho's limit of requests in process, every slot counts from the start.
-    pages = pages_in_order(fetch_page, start=1, workers=concurrency, may_fetch=_always, abandoned=abandoned)
+    read = 0  # pages handed on, each of which said more follow
+    bound = False  # once the budget set the pace, it does for the rest of the listing
+
+    def may_fetch(page: int) -> bool:
+        nonlocal bound
+        bound = bound or budget_bound()
+        return page <= read + 1 or not bound
+
+    pages = pages_in_order(fetch_page, start=1, workers=concurrency, may_fetch=may_fetch, abandoned=abandoned)
     try:
         for page in pages:
+            read += 1
             yield page
             if not page[1]:
                 return  # later speculative pages are past the end: dropped unread
     finally:
         pages.close()  # now, not when the generator is collected: pages past the end stop at once
-
-
-def _always(page: int) -> bool:
-    return True

@@ -238,3 +238,13 @@ def test_a_record_edited_to_a_later_time_inside_the_interval_is_emitted_once(cap
         got = ids(keyset(server.fetch, INVOICES, since=T0, before=T0 + timedelta(hours=2), log=LOG))
     assert sorted(got) == [f"{i:04d}" for i in range(60)]  # each id once, none lost
     assert "2 invoices came back with a later last_modified_time" in caplog.text
+
+
+def test_a_listing_waiting_for_the_request_budget_does_not_guess_past_the_end():
+    """When the budget, not latency, sets the pace, a guessed page would spend budget for nothing."""
+    server = OffsetServer(95, per_page=10, delay=0.01)
+    got = ids(
+        offset_records(server.fetch, INVOICES, max_records=None, concurrency=4, budget_bound=lambda: True)
+    )
+    assert got == [str(i) for i in range(95)]
+    assert sorted(server.asked) == list(range(1, 11))  # the ten pages there are, and not one more
