@@ -229,7 +229,9 @@ def test_an_unknown_organization_fails_at_once(run_dag, make_emulator, use_oauth
     dag_run = run_dag(dag_source("v3_wrong_org", body), "v3_wrong_org")
     assert task_states(dag_run) == {"invoices": "failed"}
     assert "6041" in capfd.readouterr().out
-    assert emulator.requests["v3:invoices"] == 1  # one attempt: the retries were not spent
+    # One round of pages (the operator's default concurrency, 4), each answered once: no request
+    # retried, no Airflow retry spent.
+    assert emulator.requests["v3:invoices"] <= 4
 
 
 def test_an_output_path_under_a_file_names_the_file(oauth_emulator, tmp_path):
