@@ -540,9 +540,12 @@ def _extractor(kind: str, out: str) -> Callable[[], int]:
         **bounds,
     )
     operator.hook.transport  # noqa: B018 - the connection read and the HTTP stack imported, untimed
-    from airflow.sdk.lineage import get_hook_lineage_collector
-
-    get_hook_lineage_collector()  # Airflow loads its plugins at the first file write: a task has already
+    try:  # Airflow 3.2+ loads its plugins at the first file write: a running task has already
+        from airflow.sdk.lineage import get_hook_lineage_collector
+    except ImportError:  # Airflow 3.1
+        pass
+    else:
+        get_hook_lineage_collector()
     return lambda: int(operator.execute({})["count"])
 
 
