@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.transport import Transport
 
 TEST_TIMEOUT = 10.0
-"""Seconds a connection test or a sensor's poke waits for Zoho: a check is one short attempt."""
-"""Longest connect and read timeout of ``test_connection``: the UI waits for it."""
+"""Longest connect and read timeout of a check (the UI's Test button, a sensor's poke): one short attempt."""
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         shown = path if page is None else f"{path} (page {page})"  # what logs and errors name
         headers = {ORGANIZATION_HEADER: self.organization_id} if organization else {}
         token = self.tokens.get()
+        scope = scope_for(path, method)
         for attempt in (1, 2):
             answer = self.transport.request(
                 method,
@@ -230,7 +231,6 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 abandoned=abandoned,
             )
             self.quota.note(answer.headers)
-            scope = scope_for(path, method)
             if answer.status == 401:
                 code, age = answer_code(answer.body), time.time() - token.issued_at
                 if attempt == 2 or (age < FRESH_TOKEN_SECONDS and (token.value, scope) not in self._accepted):
@@ -353,7 +353,6 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             found,
             max_records=max_records,
             concurrency=concurrency,
-            on_first_page=self.quota.log_remaining,
             abandoned=past_the_end,
             budget_bound=self.transport.budget_bound,
         )
@@ -366,18 +365,12 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         since: datetime | None,
         before: datetime | None,
     ) -> Iterator[dict[str, Any]]:
-        quota_logged = False
-
         def fetch(cursor: datetime | None, page: int) -> Page:
-            nonlocal quota_logged
             params = {**query, "sort_column": "last_modified_time", "sort_order": "A"}
             params |= {"page": page, "per_page": per_page}
             if cursor is not None:
                 params["last_modified_time"] = format_zoho_time(cursor)
             document = self._send("GET", found.path, params=params, page=page)
-            if not quota_logged:
-                quota_logged = True
-                self.quota.log_remaining()  # once per listing, as plain listings do
             return records_of(found, document, per_page=per_page, page=page)
 
         return incremental.keyset(fetch, found, since=since, before=before, log=self.log)

@@ -77,7 +77,6 @@ def offset_records(
     *,
     max_records: int | None,
     concurrency: int,
-    on_first_page: Callable[[], None] = lambda: None,
     abandoned: threading.Event | None = None,
     budget_bound: Callable[[], bool] = lambda: False,
 ) -> Iterator[Any]:
@@ -101,8 +100,6 @@ def offset_records(
     for number, (records, more) in enumerate(
         _pages(fetch_page, concurrency, abandoned, budget_bound), start=1
     ):
-        if number == 1:
-            on_first_page()
         ids = tuple(record.get(found.id_field) for record in records)
         if more and hash(ids) in fingerprints:
             raise _repeated(found, number)

@@ -32,8 +32,9 @@ class Quota:
         self.shared = shared
         self.values: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._overdrawn_warned = False
-        """Whether the listing under way has said that Zoho reports a negative remainder."""
+        self._listing_reported = self._overdrawn_reported = True
+        """Whether the listing under way has reported the quota, and its remainder below zero (calls
+        outside listings report nothing)."""
 
     def note(self, headers: Mapping[str, str]) -> None:
         """Remember what an answer said (thread-safe: a listing's page workers all report here)."""
@@ -46,23 +47,20 @@ class Quota:
             with self._lock:
                 self.values.update(values)
                 snapshot = dict(self.values)
-                overdrawn = snapshot.get("remaining", 0) < 0 and not self._overdrawn_warned
-                self._overdrawn_warned |= overdrawn
+                overdrawn = snapshot.get("remaining", 0) < 0
+                # Once at the listing's first answer, and once more should the remainder drop below zero.
+                report = not self._listing_reported or (overdrawn and not self._overdrawn_reported)
+                self._listing_reported = True
+                self._overdrawn_reported |= report and overdrawn
             if self.shared is not None:
                 self.shared.save(snapshot)
-            if overdrawn:
-                self.log.warning(
-                    "Zoho Invoice reports %d of today's %s API calls left: the organization is past its "
-                    "daily quota. Zoho has been seen to keep answering past it (a soft limit); should it "
-                    "refuse (code 45), calls fail until midnight in the organization's time zone",
-                    snapshot["remaining"],
-                    snapshot.get("limit", "?"),
-                )
+            if report:
+                self._report(snapshot)
 
     def begin_listing(self) -> None:
-        """A new listing says once more whether the quota is overdrawn (once per listing, not per page)."""
+        """The listing's first answer reports the quota: one line per listing, not one per page."""
         with self._lock:
-            self._overdrawn_warned = False
+            self._listing_reported = self._overdrawn_reported = False
 
     @property
     def reset_seconds(self) -> int | None:
@@ -90,12 +88,21 @@ class Quota:
                 limit,
             )
 
-    def log_remaining(self) -> None:
-        """One line per listing: how much of the day's quota is left and when it resets."""
-        limit, remaining = self.values.get("limit"), self.values.get("remaining")
-        if limit is None or remaining is None or remaining < 0:
-            return  # an overdrawn quota was reported when its answer arrived
-        reset = self.values.get("reset", 0)
+    def _report(self, values: dict[str, int]) -> None:
+        """How much of the day's quota is left and when it resets; below zero, what that means."""
+        limit, remaining = values.get("limit"), values.get("remaining")
+        if limit is None or remaining is None:
+            return
+        if remaining < 0:
+            self.log.warning(
+                "Zoho Invoice reports %d of today's %d API calls left: the organization is past its "
+                "daily quota. Zoho has been seen to keep answering past it (a soft limit); should it "
+                "refuse (code 45), calls fail until midnight in the organization's time zone",
+                remaining,
+                limit,
+            )
+            return
+        reset = values.get("reset", 0)
         when = f"resets in {reset // 3600} h {reset % 3600 // 60} min"
         if limit > 0 and remaining < limit * LOW_QUOTA_SHARE:
             self.log.warning(

@@ -181,18 +181,29 @@ class FileTokenStore:
         self._tighten(what, stat.S_IMODE(status.st_mode), lambda mode: os.fchmod(descriptor, mode))
         return True
 
+    def _open_ours(self, path: Path, what: str) -> int | None:
+        """A descriptor of ``path`` read without following a link, if it is a regular file of ours;
+        None (the store reported unusable) otherwise. A missing file raises FileNotFoundError."""
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            self._problem(_unusable_path(what, exc))
+            return None
+        if not self._regular_file_of_ours(descriptor, what):
+            os.close(descriptor)
+            return None
+        return descriptor
+
     def read(self) -> AccessToken | None:
         if not self._usable_directory():
             return None
         try:
-            descriptor = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            descriptor = self._open_ours(self.path, "token file")
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            self._problem(_unusable_path("token file", exc))
-            return None
-        if not self._regular_file_of_ours(descriptor, "token file"):
-            os.close(descriptor)
+        if descriptor is None:
             return None
         with os.fdopen(descriptor, "rb") as handle:
             try:
@@ -250,16 +261,13 @@ class FileTokenStore:
     def _usable_lock_file(self) -> bool:
         """The lock file is ours and regular (or absent): filelock itself would follow a link."""
         try:
-            descriptor = os.open(self._lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            descriptor = self._open_ours(self._lock_path, "lock file")
         except FileNotFoundError:
             return True
-        except OSError as exc:
-            self._problem(_unusable_path("lock file", exc))
+        if descriptor is None:
             return False
-        try:
-            return self._regular_file_of_ours(descriptor, "lock file")
-        finally:
-            os.close(descriptor)
+        os.close(descriptor)
+        return True
 
 
 def _unusable_path(what: str, exc: OSError) -> str:
