@@ -23,7 +23,7 @@ from airflow_provider_zoho_invoice.emulator.legacy import (
     DEFAULT_PASSWORD,
     Account,
 )
-from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION
+from airflow_provider_zoho_invoice.emulator.v3 import DEFAULT_ORGANIZATION, FILTER_SEMANTICS
 
 DEFAULT_PORT = 18765
 
@@ -67,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-zone",
         default="America/New_York",
         help="the organization's time zone, in which timestamps are written (e.g. Asia/Kolkata: +0530)",
+    )
+    parser.add_argument(
+        "--modified-filter",
+        choices=list(FILTER_SEMANTICS),
+        default="gte",
+        help="what the last_modified_time list parameter selects: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in FILTER_SEMANTICS.items()),
+    )
+    parser.add_argument(
+        "--refuse-modified-sort",
+        default="expenses",
+        metavar="RESOURCES",
+        help="comma-separated resources that refuse sort_column=last_modified_time (Zoho: expenses)",
     )
     parser.add_argument(
         "--hard-quota",
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         hard_quota=args.hard_quota,
         max_in_flight=args.max_in_flight,
         time_zone=args.time_zone,
+        modified_filter=args.modified_filter,
+        refuse_modified_sort=[name for name in args.refuse_modified_sort.split(",") if name],
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

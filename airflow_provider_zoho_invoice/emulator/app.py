@@ -68,6 +68,11 @@ class ZohoInvoiceEmulator:
         (Zoho: 5 on the Free plan, 10 on paid plans); 0 for no limit.
     :param time_zone: the organization's time zone, in which timestamps are written: the default
         moves from -0400 to -0500 in November; ``"Asia/Kolkata"`` writes +0530.
+    :param modified_filter: what the ``last_modified_time`` list parameter selects, one of
+        :data:`~airflow_provider_zoho_invoice.emulator.v3.FILTER_SEMANTICS` (Zoho's documented
+        reading, ``gte``, by default; the others are what Zoho might do instead).
+    :param refuse_modified_sort: resources that refuse ``sort_column=last_modified_time`` (400,
+        code 2), as Zoho does on expenses.
     :param scopes: what the default refresh token was granted, e.g. ``["ZohoInvoice.invoices.READ"]``;
         None for full access. A call outside them gets 401 code 57, as an expired token does.
     :param churn: how the data changes while it is listed (both protocols); see :class:`Churn`.
@@ -99,6 +104,8 @@ class ZohoInvoiceEmulator:
         scopes: Iterable[str] | None = None,
         max_in_flight: int = 5,
         time_zone: str = "America/New_York",
+        modified_filter: str = "gte",
+        refuse_modified_sort: Iterable[str] = ("expenses",),
     ) -> None:
         authtokens, apikeys = list(authtokens), list(apikeys)
         self.authtoken = next(iter(authtokens), "")  # the ones connection_json() hands out
@@ -155,6 +162,8 @@ class ZohoInvoiceEmulator:
             hard_quota=hard_quota,
             churn=lambda: self.churn,
             serve=self._serve,
+            modified_filter=modified_filter,
+            refuse_modified_sort=frozenset(refuse_modified_sort),
         )
         self.app = Starlette(
             routes=[

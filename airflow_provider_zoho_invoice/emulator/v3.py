@@ -3,6 +3,9 @@
 Behaves as Zoho does where Zoho's behaviour is known: 401 with code 14 or 57, 429 with code 44
 or 45, ``X-Rate-Limit-*`` headers, ``page_context`` without a total, the refusal of the
 ``last_modified_time`` sort on expenses. Access tokens are Zoho Accounts' (``accounts.py``).
+
+What Zoho's ``last_modified_time`` filter compares is not settled, so the emulator plays each
+plausible reading (:data:`FILTER_SEMANTICS`), and can refuse the sort on any resource.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from starlette.requests import Request
@@ -37,6 +41,17 @@ from airflow_provider_zoho_invoice.v3.constants import (
     ORGANIZATION_HEADER,
 )
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES, scope_for
+
+FILTER_SEMANTICS = {
+    "gte": "records modified at or after the value (an inclusive lower bound)",
+    "gt": "records modified after the value (an exclusive lower bound)",
+    "exact": "records modified at exactly the value",
+    "ignored": "every record: the filter has no effect (the sort still applies)",
+    "date": "records modified on or after the value's calendar date (dates in the organization's zone)",
+    "local": "an inclusive lower bound, with the value's UTC offset ignored and its wall-clock time read "
+    "in the organization's time zone",
+}
+"""What the ``last_modified_time`` query parameter can mean; ``gte`` is the documented reading."""
 
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
 _SINGULAR_MESSAGES = {
@@ -74,8 +89,16 @@ class V3Service:
         hard_quota: bool,
         churn: Callable[[], Churn],
         serve: Serve,
+        modified_filter: str = "gte",
+        refuse_modified_sort: frozenset[str] = frozenset({"expenses"}),
     ) -> None:
+        if modified_filter not in FILTER_SEMANTICS:
+            raise ValueError(f"modified_filter must be one of {', '.join(FILTER_SEMANTICS)}")
         self.records = records
+        self.modified_filter = modified_filter
+        """How the ``last_modified_time`` parameter filters (a key of :data:`FILTER_SEMANTICS`)."""
+        self.refuse_modified_sort = refuse_modified_sort
+        """Resources whose ``sort_column=last_modified_time`` is refused (Zoho: expenses)."""
         self.accounts = accounts
         self.organizations = organizations
         self.per_minute_limit = per_minute_limit
@@ -231,7 +254,7 @@ class V3Service:
                 headers,
             )
         sort_column = params.get("sort_column")
-        if name == "expenses" and sort_column == "last_modified_time":
+        if name in self.refuse_modified_sort and sort_column == "last_modified_time":
             return json_response(
                 {"code": CODE_INVALID_VALUE, "message": "Invalid value passed for sort_column"}, 400, headers
             )
@@ -250,6 +273,7 @@ class V3Service:
             params.get("sort_order"),
             params.get("name"),
             modified_since,
+            self.modified_filter,
             self.records.version,
         )
         body = self._pages.get(key)
@@ -303,16 +327,37 @@ class V3Service:
     def _modified_page(
         self, name: str, page: int, per_page: int, params: dict[str, str]
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Zoho's ``last_modified_time`` filter (an inclusive lower bound) and sort, with offset pages."""
-        order = self.records.by_modified_time(name)
-        since = parse_zoho_time(params.get("last_modified_time"))
-        if since is not None:
-            order = order[bisect.bisect_left(order, (since.timestamp(), "", -1)) :]
+        """Zoho's ``last_modified_time`` filter (as :attr:`modified_filter` reads it) and sort, with
+        offset pages."""
+        order = self._filtered(self.records.by_modified_time(name), params.get("last_modified_time"))
         if params.get("sort_column") == "last_modified_time" and params.get("sort_order", "D") == "D":
             order = order[::-1]
         start = (page - 1) * per_page
         chosen = order[start : start + per_page]
         return [self.records.record(name, index) for _, _, index in chosen], start + per_page < len(order)
+
+    def _filtered(
+        self, order: list[tuple[float, str, int]], value: str | None
+    ) -> list[tuple[float, str, int]]:
+        """The records ``last_modified_time=value`` selects, of ``order`` (ascending, whole seconds)."""
+        moment = parse_zoho_time(value)
+        mode = self.modified_filter
+        if moment is None or mode == "ignored":
+            return order
+
+        def first_at(seconds: float) -> int:
+            return bisect.bisect_left(order, (seconds, "", -1))
+
+        if mode == "local":
+            moment = moment.replace(tzinfo=self.records.zone)  # the wall clock, read in the zone
+        elif mode == "date":
+            moment = datetime.combine(moment.date(), clock_time(), self.records.zone)
+        seconds = moment.timestamp()
+        if mode == "gt":
+            return order[first_at(seconds + 1) :]
+        if mode == "exact":
+            return order[first_at(seconds) : first_at(seconds + 1)]
+        return order[first_at(seconds) :]
 
     def _get(self, name: str, request: Request) -> Response:
         refusal, organization = self._authorize(request, organization=True)

@@ -30,7 +30,6 @@ from airflow_provider_zoho_invoice.v3 import incremental
 from airflow_provider_zoho_invoice.v3.answers import (
     answer_code,
     api_document,
-    format_zoho_time,
     json_safe,
     missing_scope,
     only_organization,
@@ -49,6 +48,8 @@ from airflow_provider_zoho_invoice.v3.constants import (
     MAX_PER_PAGE,
     ORGANIZATION_HEADER,
 )
+from airflow_provider_zoho_invoice.v3.filter_facts import FactsFile, FactsMemory, FilterFacts, measure
+from airflow_provider_zoho_invoice.v3.intervals import interval_records
 from airflow_provider_zoho_invoice.v3.listing import Page, check_params, offset_records, records_of
 from airflow_provider_zoho_invoice.v3.oauth import OAuthClient
 from airflow_provider_zoho_invoice.v3.quota import Quota
@@ -64,7 +65,9 @@ from airflow_provider_zoho_invoice.v3.tokens import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_zoho_invoice.v3.redis_store import SharedStore
+    from airflow_provider_zoho_invoice.v3.redis_store import SharedFacts, SharedStore
+
+    FactsStore = FactsFile | FactsMemory | SharedFacts
 
 _METHODS = ("GET", "POST", "PUT", "DELETE")
 
@@ -324,7 +327,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         if since is None and before is None:
             return self._offset_records(found, query, per_page, max_records, concurrency)
         if found.interval_strategy == KEYSET:
-            records = self._keyset_records(found, query, per_page, since, before)
+            records = self._interval_records(found, query, per_page, concurrency, since, before)
         else:
             self.log.info(
                 "Zoho Invoice cannot filter %s by modification time; reading every page and filtering here",
@@ -357,23 +360,63 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             budget_bound=self.transport.budget_bound,
         )
 
-    def _keyset_records(
+    def _interval_records(
         self,
         found: Resource,
         query: dict[str, Any],
         per_page: int,
+        concurrency: int,
         since: datetime | None,
         before: datetime | None,
     ) -> Iterator[dict[str, Any]]:
-        def fetch(cursor: datetime | None, page: int) -> Page:
-            params = {**query, "sort_column": "last_modified_time", "sort_order": "A"}
-            params |= {"page": page, "per_page": per_page}
-            if cursor is not None:
-                params["last_modified_time"] = format_zoho_time(cursor)
+        def list_page(extra: dict[str, Any], page: int) -> Page:
+            params = {**query, "page": page, "per_page": per_page, **extra}
             document = self._send("GET", found.path, params=params, page=page)
-            return records_of(found, document, per_page=per_page, page=page)
+            return records_of(found, document, per_page=params["per_page"], page=page)
 
-        return incremental.keyset(fetch, found, since=since, before=before, log=self.log)
+        def facts(again: bool) -> FilterFacts:
+            known = None if again else self.filter_facts.load(found.name)
+            return known if known is not None and known.fresh() else self.measure_filter(found.name)
+
+        return interval_records(
+            found,
+            list_page=list_page,
+            every_record=lambda: self._offset_records(found, query, per_page, None, concurrency),
+            facts=facts,
+            since=since,
+            before=before,
+            log=self.log,
+        )
+
+    @cached_property
+    def filter_facts(self) -> FactsStore:
+        """What was measured of Zoho's ``last_modified_time`` filter, shared like the access token."""
+        if self.config.token_cache == "none":  # noqa: S105 - a store kind, not a secret
+            return FactsMemory()
+        key = store_key(self.config.api_domain or "", str(self.organization_id))
+        on_file = FactsFile(_token_directory() / f"filters-{key}.json", log=self.log)
+        return self.shared.filter_facts(key, on_file) if self.shared is not None else on_file
+
+    def measure_filter(self, resource_name: str) -> FilterFacts:
+        """Measure what ``last_modified_time`` does on this account (two or three requests) and keep it."""
+        found = resource(resource_name)
+
+        def fetch(params: dict[str, Any]) -> Page:
+            document = self._send("GET", found.path, params={"page": 1, **params})
+            return records_of(found, document, per_page=params["per_page"], page=1)
+
+        facts = measure(fetch, found)
+        if facts.settled:
+            self.filter_facts.save(found.name, facts)
+        self.log.info(
+            "Zoho Invoice's last_modified_time filter on %s reads as %s (measured with %d requests): "
+            "intervals are extracted by %s",
+            found.name,
+            facts.reading,
+            facts.requests,
+            facts.strategy(),
+        )
+        return facts
 
     def get_record(self, resource_name: str, record_id: str) -> dict[str, Any]:
         """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002; 2006 for items)."""

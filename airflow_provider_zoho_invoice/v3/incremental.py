@@ -1,10 +1,13 @@
 """Extracting the records modified in an interval ``[since, before)``: exactly those, each once.
 
-Two strategies, each given functions that read pages, never the hook:
+Three strategies, each given functions that read pages, never the hook:
 
 - :func:`keyset` continues from the last ``last_modified_time`` seen instead of an offset, so it
   stays exact while Zoho changes under the listing; blocks of records sharing one timestamp
-  across pages are read again from their start;
+  across pages are read again from their start. It needs a filter that is a lower bound, and
+  checks that it is one;
+- :func:`newest_first` needs only the sort: it reads from the newest modification back to the
+  interval's start, for a filter that is not a lower bound;
 - :func:`scan` reads every record and keeps the interval's, for resources Zoho will not sort by
   modification time.
 """
@@ -27,6 +30,15 @@ MANAGED_PARAMS = ("last_modified_time", "sort_column", "sort_order")
 FetchModified = Callable[[datetime | None, int], tuple[list[Any], bool]]
 """``fetch(cursor, page)``: page ``page`` of the records modified at or after ``cursor``, in
 ``last_modified_time`` order (all records when ``cursor`` is None), and whether more follow."""
+
+Floor = Callable[[datetime], datetime]
+"""The earliest modification time a fetch at ``cursor`` may return: the value the filter was
+given, when it is given earlier than the cursor (a second early, so that an exclusive filter
+misses nothing)."""
+
+
+class FilterMisread(ZohoInvoiceResponseError):
+    """Zoho's ``last_modified_time`` filter did not act as the lower bound it was measured to be."""
 
 
 def check_interval_query(found: Resource, query: dict[str, Any]) -> None:
@@ -63,9 +75,18 @@ def keyset(
     since: datetime | None,
     before: datetime | None,
     log: Any,
+    floor: Floor | None = None,
+    on_exhausted: Callable[[datetime | None, set[Any]], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Each record of the interval once, in ``last_modified_time`` order (see :func:`_keyset`)."""
-    yield from once_each(_keyset(fetch, found, since=since, before=before, log=log), found, log)
+    """Each record of the interval once, in ``last_modified_time`` order (see :func:`_keyset`).
+
+    ``on_exhausted(cursor, ids)`` is called when Zoho says no more records follow before the
+    interval's end was seen; it may raise :class:`FilterMisread` should Zoho know of more.
+    """
+    records = _keyset(
+        fetch, found, since=since, before=before, log=log, floor=floor, on_exhausted=on_exhausted
+    )
+    yield from once_each(records, found, log)
 
 
 def once_each(records: Iterable[Any], found: Resource, log: Any) -> Iterator[Any]:
@@ -98,6 +119,8 @@ def _keyset(
     since: datetime | None,
     before: datetime | None,
     log: Any,
+    floor: Floor | None = None,
+    on_exhausted: Callable[[datetime | None, set[Any]], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Keyset paging on ``last_modified_time``: exact while Zoho changes under the listing.
 
@@ -106,35 +129,45 @@ def _keyset(
     emitted at that timestamp are dropped. Many records can share one timestamp (bulk
     imports): such a block is read page by page, then read again from its start, because an
     edit that moves one of its records away shifts the rest of the block onto pages already read.
+    Records between ``floor(cursor)`` and the cursor were read already and are passed over;
+    a record before the floor means the filter is no lower bound (:class:`FilterMisread`).
     """
+    lowest = floor or (lambda cursor: cursor)
 
     def timed_page(cursor: datetime | None, page: int) -> tuple[list[tuple[datetime, Any]], bool]:
         records, more = fetch(cursor, page)
-        return [(modified_time(found, record), record) for record in records], more
+        rows = [(modified_time(found, record), record) for record in records]
+        if cursor is not None and rows and rows[0][0] < lowest(cursor):
+            raise FilterMisread(
+                f"Zoho Invoice answered last_modified_time={format_zoho_time(lowest(cursor))} on "
+                f"{found.path} with records modified earlier ({format_zoho_time(rows[0][0])}): its "
+                "filter is not the lower bound it was measured to be"
+            )
+        return rows, more
 
     cursor = since.replace(microsecond=0) if since is not None else None  # Zoho's filter has seconds
     seen: set[Any] = set()  # ids already emitted whose last_modified_time equals the cursor
+    served: set[Any] = set()  # ids served at or before the cursor, by its pages so far
     id_field = found.id_field
     page, block_pages = 1, 0
     while True:
         rows, more = timed_page(cursor, page)
-        later_start, new_at_cursor = 0, 0
-        for moment, record in rows:  # first the records at the cursor's own time
-            if moment != cursor:
+        later_start, new_here = 0, False
+        for moment, record in rows:  # first the records up to the cursor's own time
+            if cursor is None or moment > cursor:
                 break
             later_start += 1
-            if before is not None and moment >= before:
-                return
             record_id = record.get(id_field)
-            if record_id not in seen:
+            new_here |= record_id not in served
+            served.add(record_id)
+            if moment == cursor and record_id not in seen:
                 seen.add(record_id)
-                new_at_cursor += 1
                 if since is None or moment >= since:
                     yield record
         if later_start == len(rows) and more and cursor is not None:
-            if page > 1 and not new_at_cursor:  # served again: reading on would never end
+            if page > 1 and not new_here:  # served again: reading on would never end
                 raise _repeated(found, page, cursor)
-            page, block_pages = page + 1, block_pages + 1  # the whole page shares the cursor's time
+            page, block_pages = page + 1, block_pages + 1  # the whole page is at or before the cursor
             continue
         if block_pages:
             yield from _reread_block(timed_page, found, cursor, before, seen, log, pages=block_pages + 1)
@@ -149,12 +182,14 @@ def _keyset(
             if before is not None and moment >= before:
                 return
             yield record
-        if not more or not rows:
-            return
-        last = rows[-1][0]
+        last = rows[-1][0] if rows else cursor
         if last != cursor:
             seen = {record.get(id_field) for moment, record in rows[later_start:] if moment == last}
-        cursor, page = last, 1
+        if not more or not rows:
+            if on_exhausted is not None:
+                on_exhausted(last, seen)
+            return
+        cursor, page, served = last, 1, set()
 
 
 def _reread_block(
@@ -177,10 +212,10 @@ def _reread_block(
             if page > pages + 2:
                 raise _repeated(found, page, cursor)
             rows, more = timed_page(cursor, page)
-            block = [(moment, record) for moment, record in rows if moment == cursor]
+            block = [(moment, record) for moment, record in rows if cursor is None or moment <= cursor]
             for moment, record in block:
                 record_id = record.get(found.id_field)
-                if (before is None or moment < before) and record_id not in seen:
+                if moment == cursor and (before is None or moment < before) and record_id not in seen:
                     seen.add(record_id)
                     found_new = True
                     yield record
@@ -217,4 +252,43 @@ def scan(
             chosen.append((moment, str(record.get(found.id_field)), record))
     chosen.sort(key=lambda row: (row[0], row[1]))
     for _, _, record in chosen:
+        yield record
+
+
+def newest_first(
+    fetch: Callable[[int], tuple[list[Any], bool]],
+    found: Resource,
+    *,
+    since: datetime | None,
+    before: datetime | None,
+) -> Iterator[dict[str, Any]]:
+    """The interval's records from pages sorted newest modification first, with no filter.
+
+    Needs only the sort: reading stops at the first record older than ``since``, so an interval
+    costs the pages of everything modified since it began. An edit during the listing moves a
+    record to the front, which shifts later pages by one: a record may be served twice (kept
+    once), never skipped. The interval's records are sorted oldest first before they are yielded.
+    """
+    chosen: dict[Any, tuple[datetime, str, dict[str, Any]]] = {}
+    page = 1
+    while True:
+        records, more = fetch(page)
+        previous = None  # a page may begin with records of the last one, shifted by edits
+        for record in records:
+            moment = modified_time(found, record)
+            if previous is not None and moment > previous:
+                raise ZohoInvoiceResponseError(
+                    f"Zoho Invoice did not order {found.path} newest first by last_modified_time as asked"
+                )
+            previous = moment
+            if since is not None and moment < since:
+                more = False
+                break
+            record_id = record.get(found.id_field)
+            if (before is None or moment < before) and record_id not in chosen:
+                chosen[record_id] = (moment, str(record_id), record)
+        if not more or not records:
+            break
+        page += 1
+    for _, _, record in sorted(chosen.values(), key=lambda row: (row[0], row[1])):
         yield record

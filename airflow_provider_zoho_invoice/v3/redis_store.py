@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from airflow_provider_zoho_invoice.inflight import MachineSlots, SharedSlots
 from airflow_provider_zoho_invoice.ratelimit import SlidingWindowRateLimiter
 from airflow_provider_zoho_invoice.transport import window_with_margin
+from airflow_provider_zoho_invoice.v3.filter_facts import FactsFile, FilterFacts
 from airflow_provider_zoho_invoice.v3.tokens import LOCK_TIMEOUT, AccessToken, FileTokenStore
 
 T = TypeVar("T")
@@ -68,6 +69,9 @@ class SharedStore:
 
     def quota(self, key: str) -> SharedQuota:
         return SharedQuota(self, key)
+
+    def filter_facts(self, key: str, fallback: FactsFile) -> SharedFacts:
+        return SharedFacts(self, key, fallback)
 
     def token_store(self, key: str, fallback: FileTokenStore) -> RedisTokenStore:
         return RedisTokenStore(self, key, fallback=fallback)
@@ -200,3 +204,31 @@ class SharedQuota:
             return {} if raw is None else {k: int(v) for k, v in json.loads(raw).items()}
 
         return self.shared.run(from_redis, dict)
+
+
+class SharedFacts:
+    """What was measured of the organization's ``last_modified_time`` filter, one hash field per resource."""
+
+    def __init__(self, shared: SharedStore, key: str, fallback: FactsFile) -> None:
+        self.shared = shared
+        self.key = f"zoho-invoice:filters:{key}"
+        self.fallback = fallback
+
+    def load(self, resource_name: str) -> FilterFacts | None:
+        def from_redis() -> FilterFacts | None:
+            raw = self.shared.client.hget(self.key, resource_name)
+            return None if raw is None else FilterFacts.from_json(json.loads(raw))
+
+        return self.shared.run(from_redis, lambda: self.fallback.load(resource_name))
+
+    def save(self, resource_name: str, facts: FilterFacts) -> None:
+        def to_redis() -> None:
+            self.shared.client.hset(self.key, resource_name, json.dumps(facts.to_json()))
+
+        self.shared.run(to_redis, lambda: self.fallback.save(resource_name, facts))
+
+    def forget(self, resource_name: str) -> None:
+        def from_redis() -> None:
+            self.shared.client.hdel(self.key, resource_name)
+
+        self.shared.run(from_redis, lambda: self.fallback.forget(resource_name))
