@@ -173,6 +173,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     line = summary_line()
     if line:
         terminalreporter.write_line(line)
+    from tests.v3.filter_report import summary_lines
+
+    for line in summary_lines():
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture

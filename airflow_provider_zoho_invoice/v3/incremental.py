@@ -182,7 +182,7 @@ def _keyset(
             if before is not None and moment >= before:
                 return
             yield record
-        last = rows[-1][0] if rows else cursor
+        last = rows[-1][0] if rows and (cursor is None or rows[-1][0] > cursor) else cursor
         if last != cursor:
             seen = {record.get(id_field) for moment, record in rows[later_start:] if moment == last}
         if not more or not rows:

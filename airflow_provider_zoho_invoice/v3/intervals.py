@@ -18,7 +18,7 @@ newest record, asked for only when a listing ends before the interval's end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_zoho_invoice.v3.answers import format_zoho_time
@@ -41,6 +41,10 @@ EARLY = timedelta(seconds=1)
 DST_MARGIN = timedelta(hours=1)
 """How much earlier an interval's first value is given when the organization's wall clock may be
 read instead of the value's offset: the offset a daylight-saving change may have moved."""
+
+CLOCK_SKEW = timedelta(minutes=1)
+"""How far Zoho's clock may run ahead of ours: a record stamped after the listing began, less
+this, may have been modified while it ran, and its absence proves nothing."""
 
 ASCENDING = {"sort_column": "last_modified_time", "sort_order": "A"}
 DESCENDING = {"sort_column": "last_modified_time", "sort_order": "D"}
@@ -101,6 +105,7 @@ def _keyset(
 ) -> Iterator[dict[str, Any]]:
     start = since.replace(microsecond=0) if since is not None else None
     local = "local" in known.readings
+    listing_began = datetime.now(timezone.utc) - CLOCK_SKEW
 
     def floor(cursor: datetime) -> datetime:
         return cursor - EARLY - (DST_MARGIN if local and cursor == start else timedelta())
@@ -115,18 +120,18 @@ def _keyset(
         return list_page(params, page)
 
     def check_end(last: datetime | None, ids_at_last: set[Any]) -> None:
-        """A listing that ends short of ``before``: Zoho's newest record must have been served."""
+        """A listing that ends before a record at or after ``before`` was seen: Zoho's newest record
+        must have been served, unless it was modified while the listing ran."""
         if start is None:
             return  # no filter was given
         newest, _ = list_page({**DESCENDING, "per_page": 1}, 1)
         if not newest:
             return
         moment = modified_time(found, newest[0])
-        in_interval = moment >= start and (before is None or moment < before)
         served = last is not None and (
             moment < last or (moment == last and newest[0].get(found.id_field) in ids_at_last)
         )
-        if in_interval and not served:
+        if start <= moment < listing_began and not served:
             raise FilterMisread(
                 f"Zoho Invoice's filtered listing of {found.path} ended at "
                 f"{format_zoho_time(last) if last else 'nothing'}, yet it holds a record modified at "

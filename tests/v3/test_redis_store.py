@@ -15,6 +15,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,25 @@ def test_the_in_flight_limit_spans_machines(make_emulator, use_oauth_emulator, r
     assert [out.strip().splitlines()[-1] for out, _ in outputs] == ["400"] * 3, outputs[0][1][-2000:]
     assert emulator.refused_in_flight == 0
     assert 2 <= emulator.most_in_flight <= 5
+
+
+def test_what_was_measured_of_the_filter_is_shared_through_redis(
+    make_emulator, use_oauth_emulator, redis_server, tmp_path, monkeypatch
+):
+    emulator = make_emulator(records=300, modified_filter="gt")
+    use_oauth_emulator(emulator, token_cache=redis_server.url)
+    since = datetime(2026, 6, 1, 14, tzinfo=timezone.utc)
+
+    def interval_requests(machine: int) -> int:
+        monkeypatch.setenv("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR", str(tmp_path / f"machine-{machine}"))
+        ahead = emulator.requests["v3:invoices"]
+        hook = ZohoInvoiceOAuthHook()
+        records = list(
+            hook.list_records("invoices", modified_since=since, modified_before=since + timedelta(hours=2))
+        )
+        assert len(records) > 40
+        return emulator.requests["v3:invoices"] - ahead
+
+    first, second = interval_requests(0), interval_requests(1)
+    assert first - second >= 2  # the second machine measured nothing
+    assert not list(tmp_path.glob("machine-*/filters-*"))
