@@ -2,6 +2,7 @@
 
 ``oauth``      trade a Self Client grant code for a refresh token (API v3, every current account)
 ``authtoken``  create a legacy authtoken with an email and password
+``probe``      measure what an account's list filters do, before its first backfill (read-only)
 
 Secrets are read without echo (or from standard input when it is not a terminal) and
 printed once, together with the connection to store.
@@ -99,10 +100,31 @@ def _authtoken(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    from airflow_provider_zoho_invoice.exceptions import ZohoInvoiceError
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+    from airflow_provider_zoho_invoice.probe import probe
+
+    try:
+        hook = ZohoInvoiceOAuthHook(args.conn_id)
+        if hook.connection.conn_type != "zoho_invoice_oauth":
+            print(
+                f"error: connection {args.conn_id!r} is of type {hook.connection.conn_type!r}; probe "
+                "measures API v3 accounts (connection type zoho_invoice_oauth)",
+                file=sys.stderr,
+            )
+            return 1
+        probe(hook, sys.stdout)
+    except (ZohoInvoiceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_zoho_invoice",
-        description="Set up Zoho Invoice credentials for an Airflow connection.",
+        description="Set up Zoho Invoice credentials for an Airflow connection, and measure the account.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     authtoken.add_argument("--accounts-url", help="Zoho Accounts server (default https://accounts.zoho.com)")
     authtoken.add_argument("--conn-id", default="zoho_invoice_default", help="connection id to print")
     authtoken.set_defaults(run=_authtoken)
+    probe = commands.add_parser(
+        "probe",
+        help="measure an account's list filters and record endpoints (read-only, about 30 API calls)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    probe.add_argument("--conn-id", default="zoho_invoice_default", help="the zoho_invoice_oauth connection")
+    probe.set_defaults(run=_probe)
     return parser
 
 

@@ -102,6 +102,8 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         self._overrides["token_cache"] = token_cache
         self._accepted: set[tuple[str, str]] = set()
         """(access token, scope) pairs Zoho accepted: a later 401 for one of them is an expiry."""
+        self.api_calls = 0
+        """API calls this hook sent (Zoho Accounts' token requests are not API calls)."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         token = self.tokens.get()
         scope = scope_for(path, method)
         for attempt in (1, 2):
+            self.api_calls += 1
             answer = self.transport.request(
                 method,
                 f"{self._api_base(token)}{path}",
