@@ -1,7 +1,8 @@
 """Benchmarks of the Zoho Invoice provider against the local emulator, as ratios measured in one run.
 
 Scenarios 1-5 measure the legacy XML protocol, 6-9 API v3 over OAuth 2.0, 10 API v3 with Zoho's
-real limits on (100 requests a minute, 5 in process, 300 ms a request).
+real limits on (100 requests a minute, 5 in process, 300 ms a request), 11 intervals under the
+readings of Zoho's last_modified_time filter that need another strategy (exact, ignored).
 
     python benchmarks/run.py                # the full run (make bench)
     python benchmarks/run.py --quick        # tiny sizes, to check that every scenario works
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -493,6 +495,57 @@ def v3_interval(records: int, repeats: int) -> list[Row]:
     return [base_cpu, hook_cpu, ratio, base_requests, hook_requests, extra, *interval_memory]
 
 
+# -- scenario 11: intervals under each reading of Zoho's filter -------------------------------
+
+FILTER_READINGS = ("gte", "exact", "ignored")
+
+
+def _modified_at(index: int) -> str:
+    """About when the emulator's invoice ``index`` was last modified (they grow with the index)."""
+    from airflow_provider_zoho_invoice.emulator.records import EPOCH
+
+    return (EPOCH + timedelta(seconds=index * 137)).isoformat()
+
+
+def filter_readings(records: int, repeats: int) -> list[Row]:
+    """Intervals under Zoho's documented filter (gte) and two it might really have: requests and CPU."""
+    scenario = "11 v3 interval by filter reading"
+    intervals = {
+        "recent (newest 10%)": (_modified_at(records * 9 // 10), "2100-01-01T00:00:00+00:00"),
+        "older (40-50%)": (_modified_at(records * 4 // 10), _modified_at(records // 2)),
+    }
+    rows: list[Row] = []
+    for label, (since, before) in intervals.items():
+        cpu = {r: Row(scenario, f"{label}: hook CPU, filter read as {r}", "s") for r in FILTER_READINGS}
+        made = {r: Row(scenario, f"{label}: requests, filter read as {r}", "count") for r in FILTER_READINGS}
+        others = [r for r in FILTER_READINGS if r != "gte"]
+        made_ratio = {r: Row(scenario, f"{label}: requests, {r} / gte", "x") for r in others}
+        cpu_ratio = {r: Row(scenario, f"{label}: CPU, {r} / gte", "x") for r in others}
+        expected: int | None = None
+        for reading in FILTER_READINGS:
+            limits = ("--max-in-flight", "10", "--modified-filter", reading)
+            with v3_emulator(records, 0.0, *limits) as url, tempfile.TemporaryDirectory() as tokens:
+                os.environ["AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR"] = tokens
+                os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(
+                    url, requests_per_minute=0
+                )
+                warm = v3_interval_hook(since, before)  # token, organization, and the filter measured
+                expected = warm if expected is None else expected
+                for _ in range(repeats):
+                    with _counted_requests(url) as count:
+                        seconds, _ = measure(lambda s=since, b=before: v3_interval_hook(s, b), expected)
+                    cpu[reading].values.append(seconds)
+                    made[reading].values.append(count())
+            os.environ.pop("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR")
+        for reading in others:
+            made_ratio[reading].values.append(made[reading].median / made["gte"].median)
+            cpu_ratio[reading].values.append(cpu[reading].median / cpu["gte"].median)
+        rows += [*made.values(), *cpu.values(), *made_ratio.values(), *cpu_ratio.values()]
+    scan = Row(scenario, f"pages of a full scan of {records:,} invoices", "count")
+    scan.values.append(-(-records // 200))
+    return [*rows, scan]
+
+
 # -- scenario 10: Zoho's real limits ---------------------------------------------------------
 
 ZOHO_PER_MINUTE, ZOHO_IN_FLIGHT, ZOHO_LATENCY = 100, 5, 0.3
@@ -705,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 11), help="run only scenario N")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 12), help="run only scenario N")
     parser.add_argument("--interval-records", type=int, default=100_000, help="invoices in scenario 9")
     parser.add_argument("--limits-records", type=int, default=20_000, help="invoices in scenario 10")
     parser.add_argument("--limits-latency", type=float, default=ZOHO_LATENCY, help="latency, scenario 10 (s)")
@@ -728,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         8: lambda: v3_memory(small_memory, args.memory_items, max(1, args.repeats // 2)),
         9: lambda: v3_interval(args.interval_records, args.repeats),
         10: lambda: zoho_limits(args.limits_records, args.limits_latency),
+        11: lambda: filter_readings(args.interval_records // 5, args.repeats),
     }
     rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
     print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")
