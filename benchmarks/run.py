@@ -687,8 +687,11 @@ def zoho_limits(records: int, latency: float) -> list[Row]:
         Row(scenario, f"full extraction of {records:,} invoices, wall", "s"),
         Row(scenario, f"floor: {pages} requests at {ZOHO_PER_MINUTE}/min, {ZOHO_IN_FLIGHT} in process, "
                       f"{latency * 1000:g} ms, plus the token", "s"),
-        Row(scenario, "full extraction wall / floor (target <= 1.05)", "x"),
+        Row(scenario, "full extraction wall / floor (burst-aware: the least the limits allow)", "x"),
     )  # fmt: skip
+    rate_ratio = Row(scenario, f"full extraction wall / (requests / {ZOHO_PER_MINUTE} a minute), the issue's "
+                               "floor (target <= 1.05)", "x")  # fmt: skip
+    rate_floor = lambda requests: 60.0 * requests / ZOHO_PER_MINUTE  # noqa: E731
     with tempfile.TemporaryDirectory() as tokens:
         os.environ["AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR"] = tokens
         for kind in ("full", "snapshot", "interval"):
@@ -708,10 +711,13 @@ def zoho_limits(records: int, latency: float) -> list[Row]:
                     wall.values.append(elapsed)
                     floor.values.append(latency + floor_of(pages))  # the token request, then the pages
                     ratio.values.append(elapsed / floor.values[0])
-        rows += [wall, floor, ratio, *per_thousand.values()]
+                    rate_ratio.values.append(elapsed / rate_floor(pages))
+        rows += [wall, floor, ratio, rate_ratio, *per_thousand.values()]
         with _redis_server() as redis_url:
-            two = Row(scenario, "two tasks at once, one organization (Redis shared), wall / floor "
-                                "(target <= 1.10)", "x")  # fmt: skip
+            two = Row(scenario, "two tasks at once, one organization (Redis shared), wall / burst-aware "
+                                "floor", "x")  # fmt: skip
+            two_rate = Row(scenario, f"two tasks at once, wall / ({2 * pages} requests / {ZOHO_PER_MINUTE} a "
+                                     "minute), the issue's floor (target <= 1.10)", "x")  # fmt: skip
             if redis_url is None:
                 print(
                     "scenario 10: redis-server not installed; the two-task measure is skipped",
@@ -725,7 +731,8 @@ def zoho_limits(records: int, latency: float) -> list[Row]:
                     stats = _emulator_stats(url)
                     refused.values[0] += stats["refused_in_flight"] + stats["refused_per_minute"]
                     two.values.append(elapsed / (latency + floor_of(2 * pages)))
-                rows.append(two)
+                    two_rate.values.append(elapsed / rate_floor(2 * pages))
+                rows += [two, two_rate]
     return [*rows, refused]
 
 

@@ -17,8 +17,9 @@ SNAPSHOT_ONLY = "snapshot only"
 class Resource:
     """A list endpoint: where it lives, how its answers name things, how it is extracted by interval.
 
-    ``interval_strategy``: ``keyset`` where recorded live answers show Zoho accepting the
-    ``last_modified_time`` sort (what its filter of that name compares is not settled);
+    ``interval_strategy``: ``keyset`` where Zoho is expected to sort by ``last_modified_time``
+    (recorded live answers show it on most of these); what its filter of that name compares is
+    measured on the account before it is relied on (:mod:`~airflow_provider_zoho_invoice.v3.intervals`);
     ``scan`` (every page, filtered and ordered on the client) where Zoho refuses that sort
     (expenses) or its support is unknown; ``snapshot only`` where records carry no
     modification time.
