@@ -241,7 +241,7 @@ class Transport:
         *,
         path: str,
         secrets: tuple[str | None, ...],
-        data: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | bytes | None = None,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -250,19 +250,24 @@ class Transport:
         timeout: tuple[float, float] | None = None,
         abandoned: threading.Event | None = None,
         budgeted: bool = True,
+        resend_after_failure: bool = True,
     ) -> Answer:
         """Send with rate limiting, timeouts and retries; ``path`` is what logs and errors show.
 
         Once ``abandoned`` is set, no further attempt starts and a backoff wait ends at once
         (raising :class:`Abandoned`): speculative pages past a listing's end cost no retries.
         ``budgeted=False`` (Zoho Accounts' token requests) skips the organization's request budget
-        and in-flight slots, which count API calls only.
+        and in-flight slots, which count API calls only. ``resend_after_failure=False`` (writes)
+        retries only the answers ``retryable`` names: after a dropped connection or a timeout the
+        request may have been carried out, and only the caller can find out.
         """
         settings = self.settings
         attempts = (settings.max_retries if max_retries is None else max_retries) + 1
         given_up = abandoned or threading.Event()
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
+            retry=tenacity.retry_if_exception(
+                _is_transient if resend_after_failure else lambda exc: isinstance(exc, _RetryableStatus)
+            ),
             stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_when_event_set(given_up),
             wait=self._wait,
             sleep=_sleep_until(given_up),

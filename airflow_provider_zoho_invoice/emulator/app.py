@@ -208,7 +208,11 @@ class ZohoInvoiceEmulator:
 
         async def real(misread: Callable[[dict[str, str]], dict[str, str]] | None = None) -> Response:
             params = dict(request.query_params.items())
-            if request.method == "POST":
+            if request.headers.get("content-type", "").startswith("application/json"):
+                params["JSONString"] = (await request.body()).decode(
+                    "utf-8", "replace"
+                )  # as Zoho's form field
+            elif request.method in ("POST", "PUT"):
                 form = await request.form()
                 params.update({key: value for key, value in form.items() if isinstance(value, str)})
             return respond(request, misread(params) if misread else params)

@@ -84,7 +84,8 @@ class FaultPlan:
             rates[kind] = float(rate)
         return cls(rates=rates, **kwargs)  # type: ignore[arg-type]
 
-    def next_fault(self) -> str | None:
+    def next_fault(self, *, write: bool = False) -> str | None:
+        """The next request's fault; a fault meant for writes passes a read by (uncounted)."""
         with self._lock:
             if self._queue:
                 kind = self._queue.popleft()
@@ -96,7 +97,7 @@ class FaultPlan:
                         kind = candidate
                         break
                     draw -= rate
-            if kind == "ok":
+            if kind == "ok" or (FAULTS[kind].writes_only and not write):
                 return None
             self.injected[kind] += 1
             return kind
@@ -111,7 +112,7 @@ class FaultPlan:
         return answer
 
     async def _answer(self, request: Request, real: RealAnswer) -> Response:
-        kind = self.next_fault()
+        kind = self.next_fault(write=request.method in ("POST", "PUT"))
         if kind is None:
             return await real(None)
         fault = FAULTS[kind]
@@ -130,6 +131,8 @@ class Fault:
     replace: Callable[[FaultPlan, Request], Awaitable[Response]] | None = None
     misread: Callable[[dict[str, str]], dict[str, str]] | None = None
     distort: Callable[[FaultPlan, Response], Response] | None = None
+    writes_only: bool = False
+    """Applied to creates and updates only, after the server has written the record."""
 
 
 def _v3_page(change: Callable[[dict[str, Any]], None]) -> Callable[[FaultPlan, Response], Response]:
@@ -346,6 +349,16 @@ FAULTS: dict[str, Fault] = {
         "v3 pages after the last one answered after --slow-seconds", distort=_past_end_slow
     ),
     "trickle": Fault("a body sent one byte every --trickle-interval seconds", replace=_trickle),
+    "write-reset": Fault(
+        "a create or update written, then the connection dropped before the answer's body ends",
+        distort=lambda plan, real: _ResetMidBody(real.body, media_type=real.media_type),
+        writes_only=True,
+    ),
+    "write-500": Fault(
+        "a create or update written, then answered HTTP 500",
+        distort=lambda plan, real: Response(b"", status_code=500),
+        writes_only=True,
+    ),
     "token-unknown-error": Fault(
         "Zoho Accounts' HTTP 200 refusal with an error no documentation lists ('invalid_token')",
         replace=_body(b'{"error":"invalid_token","status":"failure"}', "application/json;charset=UTF-8"),

@@ -374,6 +374,10 @@ class RecordSet:
         self.version = 0
         """Bumped on every change, so that cached page bodies are never stale."""
         self._modified: dict[str, dict[int, str]] = {name: {} for name in RESOURCES}
+        self._edited: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES}
+        """Fields written by updates, over the generated record."""
+        self._values: dict[tuple[str, str], dict[Any, list[int]]] = {}
+        """(resource, field) -> value -> indexes: what lookups by a field's value read."""
         self._order: dict[str, tuple[int, list[tuple[float, str, int]]]] = {}
 
     def size(self, resource: str) -> int:
@@ -386,6 +390,9 @@ class RecordSet:
             if index < generated
             else self._added[resource][index - generated]
         )
+        edited = self._edited[resource].get(index)
+        if edited:
+            record = {**record, **edited}
         modified = self._modified[resource].get(index)
         if modified is not None:
             record = {key: modified if key in _TIMESTAMPED else value for key, value in record.items()}
@@ -440,6 +447,31 @@ class RecordSet:
             records = [self.record(resource, index) for index in indexes]
         return records, start + per_page < total
 
+    def update(self, resource: str, index: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Write ``fields`` over a record, stamped with the current time as Zoho stamps an edit."""
+        with self._lock:
+            before = self.record(resource, index)
+            self._edited[resource][index] = {**self._edited[resource].get(index, {}), **fields}
+            for (name, field), values in self._values.items():
+                if name != resource or field not in fields:
+                    continue
+                holders = values.get(before.get(field), [])
+                if index in holders:
+                    holders.remove(index)
+                values.setdefault(fields[field], []).append(index)
+            return self.touch(resource, index)
+
+    def having(self, resource: str, field: str, value: Any) -> list[int]:
+        """The indexes of records whose ``field`` equals ``value`` (an index kept up to date)."""
+        with self._lock:
+            values = self._values.get((resource, field))
+            if values is None:
+                values = {}
+                for index in range(self.size(resource)):
+                    values.setdefault(self.record(resource, index).get(field), []).append(index)
+                self._values[(resource, field)] = values
+            return list(values.get(value, []))
+
     def get(self, resource: str, wanted: str) -> dict[str, Any] | None:
         index = index_of(resource, wanted)
         if index is not None and index < self.size(resource):
@@ -453,5 +485,8 @@ class RecordSet:
             record = {**GENERATORS[resource](index, self.seed), **fields}
             record[RESOURCES[resource].id_field] = record_id(resource, index)
             self._added[resource].append(record)
+            for (name, field), values in self._values.items():
+                if name == resource:
+                    values.setdefault(record.get(field), []).append(index)
             self.version += 1
             return record

@@ -28,6 +28,7 @@ from airflow_provider_zoho_invoice.emulator.cache import PageCache
 from airflow_provider_zoho_invoice.emulator.churn import Churn
 from airflow_provider_zoho_invoice.emulator.faults import Serve
 from airflow_provider_zoho_invoice.emulator.records import ORG_ZONE, RecordSet
+from airflow_provider_zoho_invoice.emulator.writes import WRITABLE, written
 from airflow_provider_zoho_invoice.v3.answers import encode, parse_zoho_time
 from airflow_provider_zoho_invoice.v3.constants import (
     API_ROOT,
@@ -52,6 +53,9 @@ FILTER_SEMANTICS = {
     "in the organization's time zone",
 }
 """What the ``last_modified_time`` query parameter can mean; ``gte`` is the documented reading."""
+
+LOOKUP_FIELDS = ("name", "sku", "contact_name", "email", "invoice_number", "reference_number")
+"""List filters that select records whose field equals the value (Zoho's lookups by key)."""
 
 DEFAULT_ORGANIZATION = {"organization_id": "10234695", "name": "Zillum"}
 _SINGULAR_MESSAGES = {
@@ -128,6 +132,22 @@ class V3Service:
                 for route in (
                     Route(f"{API_ROOT}{found.path}", self._list_route(name), methods=["GET"]),
                     Route(f"{API_ROOT}{found.path}/{{record_id}}", self._get_route(name), methods=["GET"]),
+                )
+            ),
+            *(
+                route
+                for name in WRITABLE
+                for route in (
+                    Route(
+                        f"{API_ROOT}{RESOURCES[name].path}",
+                        self._write_route(name, "create"),
+                        methods=["POST"],
+                    ),
+                    Route(
+                        f"{API_ROOT}{RESOURCES[name].path}/{{record_id}}",
+                        self._write_route(name, "update"),
+                        methods=["PUT"],
+                    ),
                 )
             ),
         ]
@@ -235,6 +255,26 @@ class V3Service:
 
         return endpoint
 
+    def _write_route(self, name: str, action: str) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            return await self._serve(
+                request, f"v3:{name}:{action}", lambda req, params: self._write(name, req, params)
+            )
+
+        return endpoint
+
+    def _write(self, name: str, request: Request, params: dict[str, str]) -> Response:
+        refusal, organization = self._authorize(request, organization=True)
+        if refusal is not None:
+            return refusal
+        return written(
+            self.records,
+            name,
+            params,
+            request.path_params.get("record_id"),
+            self._quota_headers(organization),
+        )
+
     def _list(self, name: str, request: Request, params: dict[str, str]) -> Response:
         refusal, organization = self._authorize(request, organization=True)
         if refusal is not None:
@@ -271,7 +311,7 @@ class V3Service:
             per_page,
             sort_column,
             params.get("sort_order"),
-            params.get("name"),
+            tuple((field, params[field]) for field in LOOKUP_FIELDS if field in params),
             modified_since,
             self.modified_filter,
             self.records.version,
@@ -300,13 +340,13 @@ class V3Service:
         modified_since = params.get("last_modified_time")
         if sort_column == "last_modified_time" or modified_since is not None:
             records, more = self._modified_page(name, page, per_page, params)
-        elif name == "items" and params.get("name"):
-            wanted = params["name"]
-            matches = [
-                record
-                for index in range(self.records.size(name))
-                if (record := self.records.record(name, index))["name"] == wanted
-            ]
+        elif any(field in params for field in LOOKUP_FIELDS):
+            indexes: set[int] | None = None
+            for field in LOOKUP_FIELDS:
+                if field in params:
+                    having = set(self.records.having(name, field, params[field]))
+                    indexes = having if indexes is None else indexes & having
+            matches = [self.records.record(name, index) for index in sorted(indexes or ())]
             start = (page - 1) * per_page
             records, more = matches[start : start + per_page], start + per_page < len(matches)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import cached_property
 from itertools import islice
@@ -30,9 +30,11 @@ from airflow_provider_zoho_invoice.v3 import incremental
 from airflow_provider_zoho_invoice.v3.answers import (
     answer_code,
     api_document,
+    encode,
     json_safe,
     missing_scope,
     only_organization,
+    refused_unprocessed,
     retryable,
     too_many_in_process,
 )
@@ -63,6 +65,8 @@ from airflow_provider_zoho_invoice.v3.tokens import (
     default_token_directory,
     store_key,
 )
+from airflow_provider_zoho_invoice.v3.upsert import Upsert
+from airflow_provider_zoho_invoice.v3.writes import check_rows, check_write
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.v3.redis_store import SharedFacts, SharedStore
@@ -217,10 +221,19 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
         organization: bool = True,
         abandoned: threading.Event | None = None,
         page: int | None = None,
+        write: bool = False,
     ) -> dict[str, Any]:
-        """One API call with the access token; a 401 refreshes the token once and repeats the call."""
+        """One API call with the access token; a 401 refreshes the token once and repeats the call.
+
+        A ``write`` is sent again only after an answer saying Zoho did nothing (401, 429): after
+        a lost answer or a 5xx the caller must find out whether it was carried out.
+        """
         shown = path if page is None else f"{path} (page {page})"  # what logs and errors name
         headers = {ORGANIZATION_HEADER: self.organization_id} if organization else {}
+        body = None
+        if json_body is not None:  # exact numbers: Decimal amounts go out as the text they hold
+            body, json_body = encode(json_body), None
+            headers["Content-Type"] = "application/json"
         token = self.tokens.get()
         scope = scope_for(path, method)
         for attempt in (1, 2):
@@ -229,12 +242,13 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
                 method,
                 f"{self._api_base(token)}{path}",
                 params=params,
-                json_body=json_body,
+                data=body,
                 headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
                 path=shown,
                 secrets=(*self.config.secrets, token.value),
-                retryable=retryable,
+                retryable=refused_unprocessed if write else retryable,
                 abandoned=abandoned,
+                resend_after_failure=not write,
             )
             self.quota.note(answer.headers)
             if answer.status == 401:
@@ -420,6 +434,60 @@ class ZohoInvoiceOAuthHook(ZohoInvoiceBaseHook):
             facts.strategy(),
         )
         return facts
+
+    def upsert_records(
+        self,
+        resource_name: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        match_on: str,
+        mode: str = "upsert",
+        dry_run: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Create or update one record per row, each key once; one result per row, in input order.
+
+        ``mode``: ``upsert``; ``create`` (keys already in Zoho are ``unchanged``, never written);
+        ``update`` (keys not in Zoho are ``failed``). A key is looked up before it is created,
+        and again after a lost answer, so no retry makes a second record. Bad rows are refused
+        before any request; Zoho's refusal of one row fails that row only.
+        """
+        found = check_write(resource_name, match_on, mode)
+        checked = check_rows(rows, match_on)
+        self.transport.begin_listing()
+
+        def create(row: dict[str, Any]) -> dict[str, Any]:
+            return self._written(found, self._send("POST", found.path, json_body=row, write=True))
+
+        def update(record_id: str, row: dict[str, Any]) -> dict[str, Any]:
+            path = f"{found.path}/{quote(record_id)}"
+            return self._written(found, self._send("PUT", path, json_body=row, write=True))
+
+        upsert = Upsert(
+            found,
+            match_on=match_on,
+            mode=mode,
+            dry_run=dry_run,
+            create=create,
+            update=update,
+            fetch=lambda record_id: self.get_record(found.name, record_id),
+            having=lambda key: list(self.list_records(found.name, params={match_on: key})),
+            every=lambda: self.list_records(found.name),
+            log=self.log,
+        )
+
+        def before_writing() -> None:
+            if not dry_run:
+                self.quota.check_room(len(checked))
+
+        return upsert.run(checked, before_writing=before_writing)
+
+    def _written(self, found: Resource, document: dict[str, Any]) -> dict[str, Any]:
+        record = document.get(found.record_key)
+        if not isinstance(record, dict):
+            raise ZohoInvoiceResponseError(
+                f"Zoho Invoice's answer to a write of {found.path} holds no record"
+            )
+        return record
 
     def get_record(self, resource_name: str, record_id: str) -> dict[str, Any]:
         """One record by ID; an unknown ID raises ZohoInvoiceAPIError (code 1002; 2006 for items)."""

@@ -88,6 +88,23 @@ class Quota:
                 limit,
             )
 
+    def check_room(self, calls: int) -> None:
+        """Refuse to start writing ``calls`` rows when they cannot fit in what is left of the day."""
+        known = (self.shared.load() if self.shared is not None else {}) or dict(self.values)
+        limit, remaining = known.get("limit"), known.get("remaining")
+        if remaining is None:
+            return
+        floor = self.min_daily_remaining or 0
+        if remaining - calls < floor:
+            raise ZohoInvoiceQuotaError(
+                None,
+                f"writing {calls} rows needs up to {calls} API calls, and only {remaining} of today's "
+                f"{limit} are left"
+                + (f", of which {floor} are kept by min_daily_remaining" if floor else ""),
+                remedy="Nothing was written. Split the input, wait for the quota to reset at midnight in "
+                "the organization's time zone, or lower min_daily_remaining",
+            )
+
     def _report(self, values: dict[str, int]) -> None:
         """How much of the day's quota is left and when it resets; below zero, what that means."""
         limit, remaining = values.get("limit"), values.get("remaining")

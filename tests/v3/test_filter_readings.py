@@ -151,3 +151,21 @@ def test_what_was_measured_is_kept_beside_the_token_cache_and_measured_again_a_d
     _, stale = extract(emulator, since, before, 50)
     assert stale - cost >= 2  # measured again
     assert json.loads(kept[0].read_text())["invoices"]["measured_at"] > facts["measured_at"] + 24 * 3600
+
+
+@pytest.mark.parametrize("reading", ["exact", "local"])
+def test_the_records_operator_writes_the_exact_interval(emulator_playing, reading, tmp_path):
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceListRecordsOperator
+    from airflow_provider_zoho_invoice.v3.answers import decode
+
+    emulator = emulator_playing(reading)
+    since = datetime(2026, 6, 2, tzinfo=ZoneInfo("America/New_York")).astimezone(timezone.utc)
+    before = since + timedelta(hours=3)
+    planted(emulator, since, before)
+    operator = ZohoInvoiceListRecordsOperator(
+        task_id="interval", resource="invoices", modified_since=since.isoformat(),
+        modified_before=before.isoformat(), per_page=50, output_path=str(tmp_path / "out.jsonl"),
+    )  # fmt: skip
+    result = operator.execute({})
+    written = [decode(line)["invoice_id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert written == expected_ids(emulator, since, before) and result["count"] == len(written)
