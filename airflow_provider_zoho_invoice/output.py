@@ -153,3 +153,48 @@ class _Counted:
         for row in self._rows:
             self.count += 1
             yield row
+
+
+def read_rows(path: str) -> list[Any]:
+    """Every row of a JSON Lines file (local or object storage, ``.gz`` allowed), numbers exact.
+
+    A line that is not JSON is refused naming its number: a write must never start on half an input.
+    """
+    import msgspec
+
+    from airflow_provider_zoho_invoice.compat import ObjectStoragePath
+
+    decode = msgspec.json.Decoder(float_hook=Decimal).decode
+    source = ObjectStoragePath(path)
+    try:
+        with source.open("rb") as raw:
+            handle: Any = gzip.GzipFile(fileobj=raw) if source.name.endswith(".gz") else raw
+            rows = []
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        rows.append(decode(line))
+                    except msgspec.DecodeError as exc:
+                        raise ZohoInvoiceConfigError(f"line {number} of {path} is not JSON: {exc}") from None
+            return rows
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise ZohoInvoiceConfigError(f"Cannot read the input {path}: {exc.strerror or exc}") from None
+
+
+def check_writable(path: str) -> None:
+    """Fail before any write to Zoho if the results could not be kept: the folder is made and a
+    file created and removed there."""
+    from airflow_provider_zoho_invoice.compat import ObjectStoragePath
+
+    final = ObjectStoragePath(path)
+    probe = final.parent / f".{final.name}.{uuid.uuid4().hex}.probe"
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with probe.open("wb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        raise ZohoInvoiceConfigError(
+            f"Cannot write results to {path} ({exc.strerror or type(exc).__name__}): nothing was sent to "
+            "Zoho; choose a results_path this worker can write"
+        ) from None

@@ -64,6 +64,14 @@ for file in "$demo/output/snapshots/"*/*.jsonl.gz; do
     echo "    $file: $(gzip -dc "$file" | wc -l) records"
 done
 
+# Writes: usage rows billed as invoices, then the same month again (a re-run bills nothing twice).
+run_dag example_zoho_invoice_v3_billing v3-billing-1
+run_dag example_zoho_invoice_v3_billing v3-billing-2
+echo "==> The billing upserts succeeded"
+for log in v3-billing-1 v3-billing-2; do
+    grep -ao "Zoho Invoice billing for .*" "$demo/$log.log" | head -n 1 | sed 's/ \[[a-z.]*\].*//; s/^/    /'
+done
+
 # The legacy authtoken XML API.
 export AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT="{\"conn_type\": \"zoho_invoice\", \"host\": \"$url\", \"password\": \"emulator-authtoken\", \"extra\": {\"apikey\": \"emulator-apikey\", \"accounts_url\": \"$url\"}}"
 run_dag example_zoho_invoice_items_sync dag-test

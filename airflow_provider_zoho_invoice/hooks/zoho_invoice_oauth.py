@@ -55,7 +55,7 @@ from airflow_provider_zoho_invoice.v3.intervals import interval_records
 from airflow_provider_zoho_invoice.v3.listing import Page, check_params, offset_records, records_of
 from airflow_provider_zoho_invoice.v3.oauth import OAuthClient
 from airflow_provider_zoho_invoice.v3.quota import Quota
-from airflow_provider_zoho_invoice.v3.resources import KEYSET, Resource, resource, scope_for
+from airflow_provider_zoho_invoice.v3.resources import KEYSET, Resource, check_write, resource, scope_for
 from airflow_provider_zoho_invoice.v3.tokens import (
     AccessToken,
     FileTokenStore,
@@ -66,7 +66,7 @@ from airflow_provider_zoho_invoice.v3.tokens import (
     store_key,
 )
 from airflow_provider_zoho_invoice.v3.upsert import Upsert
-from airflow_provider_zoho_invoice.v3.writes import check_rows, check_write
+from airflow_provider_zoho_invoice.v3.writes import check_rows
 
 if TYPE_CHECKING:
     from airflow_provider_zoho_invoice.v3.redis_store import SharedFacts, SharedStore

@@ -32,6 +32,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceTokenThrottleError,
 )
 from airflow_provider_zoho_invoice.hooks import hook_for
+from airflow_provider_zoho_invoice.v3.resources import check_write
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -353,6 +354,128 @@ class ZohoInvoiceValidateTokenOperator(BaseOperator):
             raise _fail_at_once(self.zoho_invoice_conn_id, exc) from exc
         self.log.info("Zoho Invoice accepted the credentials of connection '%s'", self.zoho_invoice_conn_id)
         return True
+
+
+class ZohoInvoiceUpsertRecordsOperator(BaseOperator):
+    """Create or update Zoho Invoice records from rows, each key exactly once (API v3 connections).
+
+    Rows come from a JSON Lines file (``input_path``: a local path or object-storage URI, ``.gz``
+    allowed) or a list (``rows``, e.g. from XCom). Each row is matched to Zoho's records by
+    ``match_on`` (``reference_number`` for invoices, ``contact_name`` or ``email`` for contacts,
+    ``name`` for items): created when new, updated when different, left alone when equal. A retry,
+    a lost answer or a re-run of the same input never creates a key twice.
+
+    :param mode: ``upsert``; ``create`` (existing keys are ``unchanged``, never written); ``update``
+        (keys not in Zoho fail).
+    :param dry_run: decide everything, write nothing (``would_create`` / ``would_update``).
+    :param results_path: where one JSON line per row goes (row, key, action, id, Zoho's code and
+        message), written whole or not at all (templated).
+
+    Returns the counts of each action and ``results_path``. If any row failed, the task fails
+    once every row was tried and the results are written, naming the first failures.
+    """
+
+    template_fields: Sequence[str] = (
+        "zoho_invoice_conn_id",
+        "resource",
+        "match_on",
+        "input_path",
+        "rows",
+        "mode",
+        "results_path",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"rows": "json"}
+    ui_color = "#f4ece8"
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        match_on: str,
+        input_path: str | None = None,
+        rows: list[dict[str, Any]] | str | None = None,
+        mode: str = "upsert",
+        dry_run: bool = False,
+        results_path: str | None = None,
+        zoho_invoice_conn_id: str = "zoho_invoice_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (input_path is None) == (rows is None):
+            raise ValueError(
+                "give the rows to write as exactly one of input_path (a JSON Lines file) or rows"
+            )
+        statics = [value for value in (resource, match_on, mode) if not is_template(value)]
+        if len(statics) == 3:
+            check_write(resource, match_on, mode)
+        self.resource, self.match_on, self.mode = resource, match_on, mode
+        self.write_nothing = dry_run  # not self.dry_run: BaseOperator has a method of that name
+        self.input_path, self.rows, self.results_path = input_path, rows, results_path
+        self.zoho_invoice_conn_id = zoho_invoice_conn_id
+
+    @cached_property
+    def hook(self) -> ZohoInvoiceBaseHook:
+        return hook_for(self.zoho_invoice_conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_zoho_invoice.output import check_writable, read_rows, write_rows
+
+        name = f"{type(self).__name__} '{self.task_id}'"
+        try:
+            check_write(self.resource, self.match_on, self.mode)
+            rows = read_rows(self.input_path) if self.input_path is not None else self.rows
+            if not isinstance(rows, list):
+                raise ValueError(f"rows must be a list of objects (got {type(rows).__name__})")
+            if self.results_path is not None:
+                check_writable(self.results_path)
+        except (ValueError, ZohoInvoiceConfigError) as exc:
+            raise AirflowFailException(f"{name}: {exc}") from exc
+        hook = self.hook
+        upsert = getattr(hook, "upsert_records", None)
+        if upsert is None:
+            raise AirflowFailException(
+                f"{name}: connection '{self.zoho_invoice_conn_id}' speaks the legacy API, which this "
+                "provider only reads; writing needs a zoho_invoice_oauth (API v3) connection"
+            )
+        counts = dict.fromkeys(
+            ("created", "updated", "unchanged", "failed", "would_create", "would_update"), 0
+        )
+        failures: list[dict[str, Any]] = []
+
+        def counted(results: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+            for result in results:
+                counts[result["action"]] += 1
+                if result["action"] == "failed" and len(failures) < 3:
+                    failures.append(result)
+                yield result
+
+        try:
+            results = counted(
+                upsert(
+                    self.resource, rows, match_on=self.match_on, mode=self.mode, dry_run=self.write_nothing
+                )
+            )
+            if self.results_path is not None:
+                write_rows(results, self.results_path, "jsonl")
+            else:
+                for _ in results:
+                    pass
+        except ValueError as exc:
+            raise AirflowFailException(f"{name}: {exc}") from exc
+        except _UNFIXABLE as exc:
+            raise _fail_at_once(self.zoho_invoice_conn_id, exc) from exc
+        self.log.info(
+            "Zoho Invoice %s written: %s",
+            self.resource,
+            ", ".join(f"{n} {a}" for a, n in counts.items() if n),
+        )
+        if counts["failed"]:
+            first = "; ".join(f"{f['key']!r}: {f['message']}" for f in failures)
+            raise AirflowFailException(
+                f"{name}: {counts['failed']} of {len(rows)} rows failed (the others were written; "
+                f"results in {self.results_path or 'the task log'}): {first}"
+            )
+        return {**counts, "results_path": self.results_path}
 
 
 def _asset_uri(path: str) -> str:

@@ -79,6 +79,24 @@ RESOURCES: dict[str, Resource] = {
 }
 
 
+WRITABLE_RESOURCES = ("invoices", "contacts", "items")
+"""What ``upsert_records`` writes."""
+WRITE_MODES = ("upsert", "create", "update")
+
+
+def check_write(resource_name: Any, match_on: Any, mode: Any) -> Resource:
+    """Refuse an unknown resource, key field or mode before any request (and at DAG-parse time)."""
+    if resource_name not in WRITABLE_RESOURCES:
+        raise ValueError(
+            f"resource {resource_name!r} cannot be written; choose one of {', '.join(WRITABLE_RESOURCES)}"
+        )
+    if not isinstance(match_on, str) or not match_on:
+        raise ValueError(f"match_on must name the field that identifies a row in Zoho (got {match_on!r})")
+    if mode not in WRITE_MODES:
+        raise ValueError(f"mode must be one of {', '.join(WRITE_MODES)} (got {mode!r})")
+    return resource(resource_name)
+
+
 SCOPE_MODULES = frozenset(
     {
         "contacts",

@@ -13,10 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_provider_zoho_invoice.v3.answers import encode
-from airflow_provider_zoho_invoice.v3.resources import Resource, resource
 
-WRITABLE_RESOURCES = ("invoices", "contacts", "items")
-MODES = ("upsert", "create", "update")
 ACTIONS = ("created", "updated", "unchanged", "failed", "would_create", "would_update")
 
 LOOKUP_FILTERS = {
@@ -31,19 +28,6 @@ LOOKUP_ROWS = 20
 
 CREATE_ATTEMPTS = 3
 """Creates of one row whose answer was lost, each after a lookup that did not find the key."""
-
-
-def check_write(resource_name: Any, match_on: Any, mode: Any) -> Resource:
-    """Refuse an unknown resource, key field or mode before any request."""
-    if resource_name not in WRITABLE_RESOURCES:
-        raise ValueError(
-            f"resource {resource_name!r} cannot be written; choose one of {', '.join(WRITABLE_RESOURCES)}"
-        )
-    if not isinstance(match_on, str) or not match_on:
-        raise ValueError(f"match_on must name the field that identifies a row in Zoho (got {match_on!r})")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
-    return resource(resource_name)
 
 
 def check_rows(rows: Iterable[Any], match_on: str) -> list[dict[str, Any]]:

@@ -141,3 +141,24 @@ def test_v3_extract_names_an_interval_alike_for_every_kind_of_run(airflow_db, mo
     context = {**variables, "params": {"modified_since": None}}
     with pytest.raises(ValueError, match="no data interval: trigger it with the modified_since"):
         task.render_template(task.output_path, context, jinja_env=dag.get_template_env())
+
+
+def test_v3_billing_bills_each_customer_once_and_a_rerun_changes_nothing(
+    run_dag, make_emulator, use_oauth_emulator, tmp_path, monkeypatch
+):
+    emulator = make_emulator(records=60, seed=2)
+    use_oauth_emulator(emulator)
+    monkeypatch.setenv("AIRFLOW_VAR_ZOHO_INVOICE_OUTPUT_DIR", str(tmp_path))
+    dag_file = EXAMPLE_DAGS / "example_zoho_invoice_v3_billing.py"
+    first = run_dag(dag_file, "example_zoho_invoice_v3_billing")
+    assert set(task_states(first).values()) == {"success"}
+    assert xcom_value(first, "check_results") == {"created": 20}
+    references = [
+        emulator.records.record("invoices", i)["reference_number"]
+        for i in range(emulator.records.size("invoices"))
+    ]
+    billed = [ref for ref in references if ref.startswith("USAGE-2026-06-")]
+    assert len(billed) == len(set(billed)) == 20
+    second = run_dag(dag_file, "example_zoho_invoice_v3_billing")
+    assert xcom_value(second, "check_results") == {"unchanged": 20}
+    assert emulator.records.size("invoices") == 80

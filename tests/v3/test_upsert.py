@@ -188,3 +188,105 @@ def test_no_secret_in_results_or_logs(write_emulator, capfd):
     )
     for secret in (emulator.client_secret, emulator.refresh_token, *tokens):
         assert secret not in seen
+
+
+# -- the operator ------------------------------------------------------------------------------
+
+
+def write_jsonl(path, rows) -> str:
+    import gzip
+    import json
+
+    text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    path.write_bytes(gzip.compress(text) if path.name.endswith(".gz") else text)
+    return str(path)
+
+
+def test_the_operator_writes_a_file_of_rows_and_a_results_file(write_emulator, tmp_path):
+    import json
+
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    emulator = write_emulator()
+    source = write_jsonl(tmp_path / "usage.jsonl.gz", usage_rows(60))
+    operator = ZohoInvoiceUpsertRecordsOperator(
+        task_id="bill", resource="invoices", match_on="reference_number", input_path=source,
+        results_path=str(tmp_path / "out" / "results.jsonl"),
+    )  # fmt: skip
+    counts = operator.execute({})
+    assert counts["created"] == 60 and counts["failed"] == 0
+    results = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert [r["row"] for r in results] == list(range(60)) and {r["action"] for r in results} == {"created"}
+    assert operator.execute({})["unchanged"] == 60
+    assert sum(references(emulator)[f"USAGE-{n:05d}"] for n in range(60)) == 60
+
+
+def test_the_operator_fails_after_trying_every_row_and_keeps_the_results(write_emulator, tmp_path):
+    import json
+
+    from airflow_provider_zoho_invoice.compat import AirflowFailException
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    emulator = write_emulator()
+    rows = usage_rows(5)
+    del rows[2]["customer_id"]
+    operator = ZohoInvoiceUpsertRecordsOperator(
+        task_id="bill", resource="invoices", match_on="reference_number", rows=rows,
+        results_path=str(tmp_path / "results.jsonl"),
+    )  # fmt: skip
+    with pytest.raises(
+        AirflowFailException, match=r"1 of 5 rows failed .*'USAGE-00002': Invalid value passed"
+    ):
+        operator.execute({})
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["action"] for r in results] == ["created", "created", "failed", "created", "created"]
+    assert writes(emulator) == 5  # the failed row was tried too
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"resource": "invoices", "match_on": "reference_number"}, "exactly one of input_path"),
+        (
+            {"resource": "invoices", "match_on": "reference_number", "rows": [], "input_path": "x"},
+            "exactly one",
+        ),
+        ({"resource": "estimates", "match_on": "reference_number", "rows": []}, "cannot be written"),
+        (
+            {"resource": "invoices", "match_on": "reference_number", "rows": [], "mode": "merge"},
+            "mode must be",
+        ),
+    ],
+)
+def test_the_operator_checks_static_arguments_at_parse_time(kwargs, message):
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    with pytest.raises(ValueError, match=message):
+        ZohoInvoiceUpsertRecordsOperator(task_id="bill", **kwargs)
+
+
+def test_an_unwritable_results_path_is_refused_before_any_request(write_emulator, tmp_path):
+    from airflow_provider_zoho_invoice.compat import AirflowFailException
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    emulator = write_emulator()
+    (tmp_path / "taken").write_text("a file where a folder should be")
+    operator = ZohoInvoiceUpsertRecordsOperator(
+        task_id="bill", resource="invoices", match_on="reference_number", rows=usage_rows(3),
+        results_path=str(tmp_path / "taken" / "results.jsonl"),
+    )  # fmt: skip
+    with pytest.raises(AirflowFailException, match="Cannot write results to"):
+        operator.execute({})
+    assert sum(emulator.requests.values()) == 0
+
+
+def test_a_legacy_connection_is_refused_for_writes(emulator, use_emulator):
+    from airflow_provider_zoho_invoice.compat import AirflowFailException
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    use_emulator(emulator)
+    operator = ZohoInvoiceUpsertRecordsOperator(
+        task_id="w", resource="items", match_on="name", rows=[{"name": "a"}]
+    )
+    with pytest.raises(AirflowFailException, match="legacy API, which this provider only reads"):
+        operator.execute({})
