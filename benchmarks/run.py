@@ -2,7 +2,8 @@
 
 Scenarios 1-5 measure the legacy XML protocol, 6-9 API v3 over OAuth 2.0, 10 API v3 with Zoho's
 real limits on (100 requests a minute, 5 in process, 300 ms a request), 11 intervals under the
-readings of Zoho's last_modified_time filter that need another strategy (exact, ignored).
+readings of Zoho's last_modified_time filter that need another strategy (exact, ignored), 12
+writes: requests per row and 1,000 upserts at Zoho's limits.
 
     python benchmarks/run.py                # the full run (make bench)
     python benchmarks/run.py --quick        # tiny sizes, to check that every scenario works
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -546,6 +548,75 @@ def filter_readings(records: int, repeats: int) -> list[Row]:
     return [*rows, scan]
 
 
+# -- scenario 12: writes ----------------------------------------------------------------------
+
+
+def _usage_rows(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "reference_number": f"USAGE-{number:06d}",
+            "customer_id": "260815000100000013",
+            "line_items": [{"name": "API calls", "rate": "0.0125", "quantity": 1000 + number}],
+        }
+        for number in range(count)
+    ]
+
+
+def _api_requests(url: str) -> int:
+    return sum(n for kind, n in _emulator_stats(url)["requests"].items() if kind.startswith("v3:"))
+
+
+def _upsert(rows: list[dict[str, Any]]) -> Counter[str]:
+    from airflow_provider_zoho_invoice.hooks.zoho_invoice_oauth import ZohoInvoiceOAuthHook
+
+    hook = ZohoInvoiceOAuthHook()
+    try:
+        return Counter(
+            r["action"] for r in hook.upsert_records("invoices", rows, match_on="reference_number")
+        )
+    finally:
+        hook.close()
+
+
+def upserts(count: int, latency: float) -> list[Row]:
+    """Requests per written row for a first load and a re-run; wall time of the upserts at Zoho's
+    limits (100 a minute, 5 in process, ``latency`` a request) against the floors of scenario 10."""
+    scenario = "12 v3 upsert"
+    rows = _usage_rows(count)
+    first = Row(scenario, f"requests per row, first load of {count:,} invoices", "count")
+    again = Row(scenario, "requests per row, the same input again (every row unchanged)", "count")
+    wall = Row(scenario, f"{count:,} upserts at Zoho's limits ({latency * 1000:g} ms a request), wall", "s")
+    floor = Row(scenario, "burst-aware floor for the requests made (as scenario 10)", "s")
+    ratio = Row(scenario, "wall / burst-aware floor", "x")
+    rate = Row(scenario, "wall / (requests / 100 a minute), the rate floor (target <= 1.10)", "x")
+    quota = ("--daily-quota", "1000000")
+    with tempfile.TemporaryDirectory() as tokens:
+        os.environ["AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR"] = tokens
+        with v3_emulator(200, 0.0, "--max-in-flight", "10", *quota) as url:
+            os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, requests_per_minute=0)
+            for row, expected in ((first, "created"), (again, "unchanged")):
+                before = _api_requests(url)
+                assert _upsert(rows) == {expected: count}
+                row.values.append((_api_requests(url) - before) / count)
+        limits = ("--per-minute-limit", str(ZOHO_PER_MINUTE), "--max-in-flight", str(ZOHO_IN_FLIGHT), *quota)
+        with v3_emulator(200, latency, *limits) as url:
+            os.environ["AIRFLOW_CONN_ZOHO_INVOICE_DEFAULT"] = v3_connection_env(url, max_in_flight=5)
+            started = time.perf_counter()
+            assert _upsert(rows) == {"created": count}
+            elapsed = time.perf_counter() - started
+            made = _api_requests(url)
+            stats = _emulator_stats(url)
+            assert stats["refused_in_flight"] + stats["refused_per_minute"] == 0
+        os.environ.pop("AIRFLOW__ZOHO_INVOICE__TOKEN_CACHE_DIR")
+    wall.values.append(elapsed)
+    floor.values.append(
+        latency + limits_floor(made, latency, per_window=ZOHO_PER_MINUTE, window=60.0, slots=ZOHO_IN_FLIGHT)
+    )
+    ratio.values.append(elapsed / floor.values[0])
+    rate.values.append(elapsed / (60.0 * made / ZOHO_PER_MINUTE))
+    return [first, again, wall, floor, ratio, rate]
+
+
 # -- scenario 10: Zoho's real limits ---------------------------------------------------------
 
 ZOHO_PER_MINUTE, ZOHO_IN_FLIGHT, ZOHO_LATENCY = 100, 5, 0.3
@@ -765,7 +836,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", type=int, default=1_000_000, help="large size of scenario 3")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--only", type=int, action="append", choices=range(1, 12), help="run only scenario N")
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 13), help="run only scenario N")
+    parser.add_argument("--upsert-rows", type=int, default=1_000, help="rows upserted in scenario 12")
     parser.add_argument("--interval-records", type=int, default=100_000, help="invoices in scenario 9")
     parser.add_argument("--limits-records", type=int, default=20_000, help="invoices in scenario 10")
     parser.add_argument("--limits-latency", type=float, default=ZOHO_LATENCY, help="latency, scenario 10 (s)")
@@ -774,6 +846,7 @@ def main(argv: list[str] | None = None) -> int:
         args.items, args.pages, args.memory_items, args.repeats, args.latency = 1_000, 6, 3_000, 1, 0.01
         args.interval_records = 2_000
         args.limits_records, args.limits_latency = 2_000, 0.02
+        args.upsert_rows = 30
     small_memory = min(10_000, args.memory_items // 3)
 
     started = time.perf_counter()
@@ -789,6 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         9: lambda: v3_interval(args.interval_records, args.repeats),
         10: lambda: zoho_limits(args.limits_records, args.limits_latency),
         11: lambda: filter_readings(args.interval_records // 5, args.repeats),
+        12: lambda: upserts(args.upsert_rows, args.limits_latency),
     }
     rows = [row for number, run in scenarios.items() if not args.only or number in args.only for row in run()]
     print(f"Zoho Invoice provider benchmarks ({args.repeats} runs each; python {sys.version.split()[0]})")

@@ -27,7 +27,7 @@ def test_every_scenario_runs_at_a_tiny_size(tmp_path):
     assert scenarios == {
         "1 sequential", "2 concurrent", "3 memory", "4 DAG parse", "5 XML parsing",
         "6 v3 sequential", "7 v3 concurrent", "8 v3 memory", "9 v3 interval", "10 v3 at Zoho's limits",
-        "11 v3 interval by filter reading",
+        "11 v3 interval by filter reading", "12 v3 upsert",
     }  # fmt: skip
     for row in rows:
         assert row["values"], row
