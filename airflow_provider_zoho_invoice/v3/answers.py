@@ -28,7 +28,6 @@ from airflow_provider_zoho_invoice.v3.constants import (
     CODE_IN_FLIGHT,
     CODE_NO_AUTHENTICATION,
     CODE_NOT_AUTHORIZED,
-    CODE_PER_MINUTE_LIMIT,
     CODE_UNKNOWN_ORGANIZATION,
     TOKEN_PATH,
     UNAUTHORIZED_CODES,
@@ -238,9 +237,9 @@ def retryable(status: int, body: bytes) -> bool:
 
 
 def refused_unprocessed(status: int, body: bytes) -> bool:
-    """What a write may be sent again after: throttling (codes 44, 1070) means Zoho did nothing.
-    A 5xx may come after the record was written, so it is not among them."""
-    return status == 429 and answer_code(body) in (CODE_PER_MINUTE_LIMIT, CODE_IN_FLIGHT)
+    """What a write may be sent again after: a 429 (but the day's quota, code 45) is a refusal to
+    do anything. A 5xx may come after the record was written, so it is not among them."""
+    return status == 429 and answer_code(body) != CODE_DAILY_QUOTA
 
 
 def too_many_in_process(status: int, body: bytes) -> bool:

@@ -290,3 +290,12 @@ def test_a_legacy_connection_is_refused_for_writes(emulator, use_emulator):
     )
     with pytest.raises(AirflowFailException, match="legacy API, which this provider only reads"):
         operator.execute({})
+
+
+def test_throttled_writes_are_sent_again_and_written_once(write_emulator):
+    emulator = write_emulator(faults=FaultPlan(rates={"429": 0.1}, seed=3, retry_after=0.01))
+    rows = usage_rows(100)
+    results = upsert("invoices", rows, match_on="reference_number")
+    assert emulator.faults.injected["429"] >= 5
+    assert Counter(r["action"] for r in results) == {"created": 100}
+    assert all(references(emulator)[row["reference_number"]] == 1 for row in rows)
