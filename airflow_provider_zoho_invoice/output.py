@@ -198,3 +198,15 @@ def check_writable(path: str) -> None:
             f"Cannot write results to {path} ({exc.strerror or type(exc).__name__}): nothing was sent to "
             "Zoho; choose a results_path this worker can write"
         ) from None
+
+
+def parse_rows(text: str) -> Any:
+    """Rows given as JSON text (a template's rendering), numbers exact."""
+    import msgspec
+
+    try:
+        return msgspec.json.Decoder(float_hook=Decimal).decode(text)
+    except msgspec.DecodeError as exc:
+        raise ZohoInvoiceConfigError(
+            f"rows rendered to text that is not a JSON list of objects: {exc}"
+        ) from None

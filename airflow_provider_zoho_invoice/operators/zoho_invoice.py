@@ -418,12 +418,14 @@ class ZohoInvoiceUpsertRecordsOperator(BaseOperator):
         return hook_for(self.zoho_invoice_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_zoho_invoice.output import check_writable, read_rows, write_rows
+        from airflow_provider_zoho_invoice.output import check_writable, parse_rows, read_rows, write_rows
 
         name = f"{type(self).__name__} '{self.task_id}'"
         try:
             check_write(self.resource, self.match_on, self.mode)
             rows = read_rows(self.input_path) if self.input_path is not None else self.rows
+            if isinstance(rows, str):  # a template rendered to JSON text
+                rows = parse_rows(rows)
             if not isinstance(rows, list):
                 raise ValueError(f"rows must be a list of objects (got {type(rows).__name__})")
             if self.results_path is not None:

@@ -299,3 +299,16 @@ def test_throttled_writes_are_sent_again_and_written_once(write_emulator):
     assert emulator.faults.injected["429"] >= 5
     assert Counter(r["action"] for r in results) == {"created": 100}
     assert all(references(emulator)[row["reference_number"]] == 1 for row in rows)
+
+
+def test_rows_rendered_as_json_text_are_read_with_exact_numbers(write_emulator):
+    import json
+
+    from airflow_provider_zoho_invoice.operators.zoho_invoice import ZohoInvoiceUpsertRecordsOperator
+
+    emulator = write_emulator()
+    text = json.dumps([{"name": "Support hour", "rate": 95.10}]).replace("95.1", "95.10")
+    operator = ZohoInvoiceUpsertRecordsOperator(task_id="items", resource="items", match_on="name", rows=text)
+    assert operator.execute({})["created"] == 1
+    added = emulator.records.record("items", emulator.records.size("items") - 1)
+    assert added["name"] == "Support hour" and str(added["rate"]) == "95.10"
