@@ -79,6 +79,16 @@ _REPORT_NAMES = {
 }
 
 
+_DETAIL_ONLY = ("line_items",)
+"""Fields Zoho sends with one record (``GET /invoices/{id}``) but leaves out of list answers."""
+
+
+def _listed(record: dict[str, Any]) -> dict[str, Any]:
+    if not any(field in record for field in _DETAIL_ONLY):
+        return record
+    return {key: value for key, value in record.items() if key not in _DETAIL_ONLY}
+
+
 class V3Service:
     """Routes and state of API v3 inside :class:`ZohoInvoiceEmulator` (which records and injects faults)."""
 
@@ -352,6 +362,7 @@ class V3Service:
         else:
             ascending = sort_column in (None, "created_time") and params.get("sort_order") == "A"
             records, more = self.records.page(name, page, per_page, newest_first=not ascending)
+        records = [_listed(record) for record in records]
         context: dict[str, Any] = {"page": page, "per_page": per_page, "has_more_page": more}
         if modified_since is not None:
             context["last_modified_time"] = modified_since  # echoed, as Zoho does for projects
