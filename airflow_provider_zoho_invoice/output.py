@@ -160,11 +160,9 @@ def read_rows(path: str) -> list[Any]:
 
     A line that is not JSON is refused naming its number: a write must never start on half an input.
     """
-    import msgspec
-
     from airflow_provider_zoho_invoice.compat import ObjectStoragePath
+    from airflow_provider_zoho_invoice.v3.answers import decode
 
-    decode = msgspec.json.Decoder(float_hook=Decimal).decode
     source = ObjectStoragePath(path)
     try:
         with source.open("rb") as raw:
@@ -174,7 +172,7 @@ def read_rows(path: str) -> list[Any]:
                 if line.strip():
                     try:
                         rows.append(decode(line))
-                    except msgspec.DecodeError as exc:
+                    except ValueError as exc:  # msgspec's DecodeError
                         raise ZohoInvoiceConfigError(f"line {number} of {path} is not JSON: {exc}") from None
             return rows
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
@@ -202,11 +200,11 @@ def check_writable(path: str) -> None:
 
 def parse_rows(text: str) -> Any:
     """Rows given as JSON text (a template's rendering), numbers exact."""
-    import msgspec
+    from airflow_provider_zoho_invoice.v3.answers import decode
 
     try:
-        return msgspec.json.Decoder(float_hook=Decimal).decode(text)
-    except msgspec.DecodeError as exc:
+        return decode(text.encode())
+    except ValueError as exc:  # msgspec's DecodeError
         raise ZohoInvoiceConfigError(
             f"rows rendered to text that is not a JSON list of objects: {exc}"
         ) from None

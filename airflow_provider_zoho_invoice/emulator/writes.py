@@ -15,7 +15,7 @@ from typing import Any
 from starlette.responses import Response
 
 from airflow_provider_zoho_invoice.emulator.accounts import json_response
-from airflow_provider_zoho_invoice.emulator.records import RecordSet, zoho_time
+from airflow_provider_zoho_invoice.emulator.records import RecordSet, index_of, zoho_time
 from airflow_provider_zoho_invoice.v3.answers import decode, encode
 from airflow_provider_zoho_invoice.v3.constants import CODE_INVALID_VALUE
 from airflow_provider_zoho_invoice.v3.resources import RESOURCES
@@ -109,8 +109,6 @@ def written(
 
 
 def _index(records: RecordSet, name: str, record_id: str) -> int | None:
-    from airflow_provider_zoho_invoice.emulator.records import index_of
-
     index = index_of(name, record_id)
     return index if index is not None and index < records.size(name) else None
 

@@ -32,7 +32,7 @@ from airflow_provider_zoho_invoice.exceptions import (
     ZohoInvoiceTokenThrottleError,
 )
 from airflow_provider_zoho_invoice.hooks import hook_for
-from airflow_provider_zoho_invoice.v3.resources import check_write
+from airflow_provider_zoho_invoice.v3.resources import WRITE_ACTIONS, check_write
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -439,9 +439,7 @@ class ZohoInvoiceUpsertRecordsOperator(BaseOperator):
                 f"{name}: connection '{self.zoho_invoice_conn_id}' speaks the legacy API, which this "
                 "provider only reads; writing needs a zoho_invoice_oauth (API v3) connection"
             )
-        counts = dict.fromkeys(
-            ("created", "updated", "unchanged", "failed", "would_create", "would_update"), 0
-        )
+        counts = dict.fromkeys(WRITE_ACTIONS, 0)
         failures: list[dict[str, Any]] = []
 
         def counted(results: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:

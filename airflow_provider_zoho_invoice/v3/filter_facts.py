@@ -14,6 +14,7 @@ shared store (:class:`FactsFile`, or Redis) and picks how to extract intervals f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -250,14 +251,9 @@ class FactsFile:
         with self._lock:
             self._write({**self._all(), resource_name: facts.to_json()})
 
-    def forget(self, resource_name: str) -> None:
-        with self._lock:
-            everything = self._all()
-            if everything.pop(resource_name, None) is not None:
-                self._write(everything)
-
     def _write(self, everything: dict[str, Any]) -> None:
         """Whole or not at all: a reader sees the old file or the new one."""
+        temporary = None
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".filters-")
@@ -265,6 +261,9 @@ class FactsFile:
                 json.dump(everything, out)
             os.replace(temporary, self.path)
         except OSError as exc:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
             self.log.warning("Could not keep what was measured of Zoho's filter (%s)", exc.strerror)
 
     def _all(self) -> dict[str, Any]:
@@ -286,6 +285,3 @@ class FactsMemory:
 
     def save(self, resource_name: str, facts: FilterFacts) -> None:
         self._facts[resource_name] = facts
-
-    def forget(self, resource_name: str) -> None:
-        self._facts.pop(resource_name, None)

@@ -226,9 +226,3 @@ class SharedFacts:
             self.shared.client.hset(self.key, resource_name, json.dumps(facts.to_json()))
 
         self.shared.run(to_redis, lambda: self.fallback.save(resource_name, facts))
-
-    def forget(self, resource_name: str) -> None:
-        def from_redis() -> None:
-            self.shared.client.hdel(self.key, resource_name)
-
-        self.shared.run(from_redis, lambda: self.fallback.forget(resource_name))

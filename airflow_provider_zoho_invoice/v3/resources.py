@@ -82,6 +82,8 @@ RESOURCES: dict[str, Resource] = {
 WRITABLE_RESOURCES = ("invoices", "contacts", "items")
 """What ``upsert_records`` writes."""
 WRITE_MODES = ("upsert", "create", "update")
+WRITE_ACTIONS = ("created", "updated", "unchanged", "failed", "would_create", "would_update")
+"""What an upsert did with a row."""
 
 
 def check_write(resource_name: Any, match_on: Any, mode: Any) -> Resource:

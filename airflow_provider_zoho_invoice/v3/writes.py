@@ -14,8 +14,6 @@ from typing import Any
 
 from airflow_provider_zoho_invoice.v3.answers import encode
 
-ACTIONS = ("created", "updated", "unchanged", "failed", "would_create", "would_update")
-
 LOOKUP_FILTERS = {
     "invoices": frozenset({"reference_number", "invoice_number"}),
     "contacts": frozenset({"contact_name", "email"}),
@@ -79,12 +77,8 @@ def _exact(value: Any, where: str, field: str | None = None) -> Any:
 
 def repeated_keys(rows: list[dict[str, Any]], match_on: str) -> set[Any]:
     """Keys given to more than one row: none of those rows is written (which one is meant?)."""
-    counts = Counter(_key(row[match_on]) for row in rows)
+    counts = Counter(str(row[match_on]) for row in rows)
     return {key for key, count in counts.items() if count > 1}
-
-
-def _key(value: Any) -> Any:
-    return str(value)
 
 
 def differs(row: dict[str, Any], existing: dict[str, Any]) -> bool:
